@@ -1,0 +1,20 @@
+# Everything here needs only Go: modules are fetched on first use.
+GO ?= go
+
+.PHONY: demo test vet race unit scenarios
+
+## demo: run the scripted catalogue against the reference agent; print a summary and the reports' path
+demo:
+	$(GO) run ./cmd/syncsim run all
+
+## test: formatting, vet, race-checked unit tests, then every package's tests
+test: vet race
+	$(GO) test -count=1 ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+race:
+	$(GO) test -count=1 -race ./agent/... ./model/...

@@ -1,0 +1,303 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// worker is the member loop's record of one sync it works on.
+type worker struct {
+	sync     string
+	defRev   int64 // mod revision of the definition the worker runs
+	stop     chan struct{}
+	stopping bool
+}
+
+// member runs the syncs assigned to this agent until the incarnation ends,
+// then waits for every worker to stop and release.
+func (inc *incarnation) member() {
+	wake := newTrigger()
+	inc.spawn(func() { inc.hint(inc.ctx, inc.k.assignments(), wake.poke) })
+	inc.spawn(func() { inc.hint(inc.ctx, inc.k.syncs(), wake.poke) })
+	resync := time.NewTicker(inc.cfg.LeaseTTL)
+	defer resync.Stop()
+
+	workers := map[string]*worker{}
+	exited := make(chan string)
+	stop := func(w *worker) {
+		if !w.stopping {
+			w.stopping = true
+			close(w.stop)
+		}
+	}
+	for {
+		if err := inc.reconcile(workers, stop, exited); err != nil {
+			inc.cfg.Logger.Debug("cannot list assignments; retrying", "err", err)
+			wake.poke()
+		}
+		select {
+		case <-inc.ctx.Done():
+			for _, w := range workers {
+				stop(w)
+			}
+			for len(workers) > 0 {
+				delete(workers, <-exited)
+			}
+			return
+		case name := <-exited:
+			delete(workers, name)
+		case <-wake:
+			wake.debounce(inc.ctx)
+		case <-resync.C:
+		}
+	}
+}
+
+// reconcile starts a worker for every sync assigned here and stops the others,
+// and any whose definition changed (it restarts once stopped).
+func (inc *incarnation) reconcile(workers map[string]*worker, stop func(*worker), exited chan<- string) error {
+	ctx, cancel := inc.request()
+	defer cancel()
+	resp, err := inc.cfg.Client.Txn(ctx).Then(
+		clientv3.OpGet(inc.k.assignments(), clientv3.WithPrefix()),
+		clientv3.OpGet(inc.k.syncs(), clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		if string(kv.Value) == inc.cfg.ID {
+			mine[name(inc.k.assignments(), string(kv.Key))] = true
+		}
+	}
+	wanted := map[string]bool{}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		sync := name(inc.k.syncs(), string(kv.Key))
+		if !mine[sync] {
+			continue
+		}
+		wanted[sync] = true
+		w, running := workers[sync]
+		switch {
+		case !running && inc.trusted():
+			w = &worker{sync: sync, defRev: kv.ModRevision, stop: make(chan struct{})}
+			workers[sync] = w
+			def := kv.Value
+			inc.spawn(func() {
+				defer func() { exited <- sync }()
+				inc.work(w, def)
+			})
+		case running && w.defRev != kv.ModRevision:
+			stop(w)
+		}
+	}
+	for sync, w := range workers {
+		if !wanted[sync] {
+			stop(w)
+		}
+	}
+	return nil
+}
+
+// work claims the sync, runs the Syncer until told to stop, waits for it to
+// return, and only then releases the claim.
+func (inc *incarnation) work(w *worker, definition []byte) {
+	token, checkpoint, ok := inc.claim(w)
+	if !ok {
+		return
+	}
+	work := &Work{Sync: w.sync, Definition: definition, Token: token, Checkpoint: checkpoint}
+	work.commit = func(ctx context.Context, cp []byte) error { return inc.commit(ctx, w.sync, token, cp) }
+
+	ctx, cancel := context.WithCancel(inc.ctx)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- inc.cfg.Syncer.Run(ctx, work) }()
+	select {
+	case <-w.stop:
+	case <-inc.ctx.Done():
+	case err := <-returned:
+		// The Syncer gave up on its own; it has stopped, so release and let
+		// the next reconcile start it again.
+		inc.cfg.Logger.Warn("syncer returned", "sync", w.sync, "err", err)
+		returned <- err
+	}
+	cancel()
+	select {
+	case <-returned:
+	case <-time.After(inc.cfg.StopTimeout):
+		inc.cfg.Logger.Error("worker did not stop; keeping the claim and stopping the agent", "sync", w.sync, "timeout", inc.cfg.StopTimeout)
+		inc.stuck.Store(true)
+		inc.fence(fmt.Errorf("%w: sync %s", ErrWorkerStuck, w.sync))
+		return
+	}
+	inc.release(w.sync, token)
+}
+
+// claim creates the claim once the previous one is gone. The claim txn also
+// reads the checkpoint, so the worker resumes from the last committed one.
+func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok bool) {
+	key, assign := inc.k.claim(w.sync), inc.k.assign(w.sync)
+	retry := backoff{min: 20 * time.Millisecond, max: inc.cfg.RequestTimeout}
+	for {
+		select {
+		case <-w.stop:
+			return 0, nil, false
+		default:
+		}
+		if !inc.trusted() {
+			return 0, nil, false
+		}
+		inc.observe(Event{Kind: ClaimStart, Sync: w.sync})
+		ctx, cancel := inc.request()
+		resp, err := inc.cfg.Client.Txn(ctx).
+			If(
+				clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
+				clientv3.Compare(clientv3.Value(assign), "=", inc.cfg.ID),
+				clientv3.Compare(clientv3.CreateRevision(inc.k.sync(w.sync)), ">", 0),
+			).
+			Then(
+				clientv3.OpPut(key, inc.cfg.ID, clientv3.WithLease(inc.lease)),
+				clientv3.OpGet(inc.k.checkpoint(w.sync)),
+			).
+			Else(clientv3.OpGet(key)).
+			Commit()
+		cancel()
+		switch {
+		case err != nil:
+			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: fmt.Errorf("%w: %w", ErrUnknownOutcome, err)})
+			// Resolve the unknown outcome by reading, never by retrying blindly.
+			if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
+				inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token})
+				return token, checkpoint, true
+			}
+			retry.sleep(inc.ctx)
+		case resp.Succeeded:
+			token = resp.Header.Revision
+			if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) > 0 {
+				checkpoint = kvs[0].Value
+			}
+			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token})
+			return token, checkpoint, true
+		default:
+			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: ErrFenced})
+			held := resp.Responses[0].GetResponseRange().Kvs
+			if len(held) == 0 {
+				return 0, nil, false // no longer assigned here, or the sync is gone
+			}
+			if held[0].Lease == int64(inc.lease) {
+				// Ours, from an earlier worker whose release is unknown: resume it.
+				if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
+					return token, checkpoint, true
+				}
+				retry.sleep(inc.ctx)
+				continue
+			}
+			inc.waitGone(w, key, resp.Header.Revision)
+		}
+	}
+}
+
+// heldClaim reports whether this incarnation holds the claim on sync, with its
+// token and the committed checkpoint.
+func (inc *incarnation) heldClaim(sync string) (token int64, checkpoint []byte, ok bool) {
+	ctx, cancel := inc.request()
+	defer cancel()
+	resp, err := inc.cfg.Client.Txn(ctx).Then(
+		clientv3.OpGet(inc.k.claim(sync)),
+		clientv3.OpGet(inc.k.checkpoint(sync)),
+	).Commit()
+	if err != nil {
+		return 0, nil, false
+	}
+	claim := resp.Responses[0].GetResponseRange().Kvs
+	if len(claim) == 0 || claim[0].Lease != int64(inc.lease) {
+		return 0, nil, false
+	}
+	if cp := resp.Responses[1].GetResponseRange().Kvs; len(cp) > 0 {
+		checkpoint = cp[0].Value
+	}
+	return claim[0].CreateRevision, checkpoint, true
+}
+
+// waitGone returns once key is deleted after revision rev, the worker is told
+// to stop, or one TTL passed (the caller then looks again).
+func (inc *incarnation) waitGone(w *worker, key string, rev int64) {
+	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(inc.ctx), inc.cfg.LeaseTTL)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for resp := range inc.cfg.Client.Watch(ctx, key, clientv3.WithRev(rev+1)) {
+		for _, ev := range resp.Events {
+			if ev.Type == clientv3.EventTypeDelete {
+				return
+			}
+		}
+		if resp.Err() != nil {
+			return
+		}
+	}
+}
+
+// release deletes the claim if it still carries token. While the incarnation
+// lives it retries until it knows the claim is gone; once the incarnation
+// ended, the lease's revocation or expiry removes the claim anyway.
+func (inc *incarnation) release(sync string, token int64) {
+	key := inc.k.claim(sync)
+	inc.observe(Event{Kind: ReleaseStart, Sync: sync, Token: token})
+	retry := backoff{min: 20 * time.Millisecond, max: inc.cfg.RequestTimeout}
+	for {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(inc.ctx), inc.cfg.RequestTimeout)
+		_, err := inc.cfg.Client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", token)).
+			Then(clientv3.OpDelete(key)).
+			Commit()
+		cancel()
+		if err == nil {
+			inc.observe(Event{Kind: ReleaseDone, Sync: sync, Token: token})
+			return
+		}
+		if inc.ctx.Err() != nil {
+			inc.observe(Event{Kind: ReleaseDone, Sync: sync, Token: token, Err: fmt.Errorf("%w: %w", ErrUnknownOutcome, err)})
+			return
+		}
+		retry.sleep(inc.ctx)
+	}
+}
+
+// commit stores a checkpoint under the claim with token.
+func (inc *incarnation) commit(ctx context.Context, sync string, token int64, checkpoint []byte) error {
+	if !inc.trusted() {
+		return ErrFenced
+	}
+	ctx, cancel := context.WithTimeout(ctx, inc.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := inc.cfg.Client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(inc.k.claim(sync)), "=", token)).
+		Then(clientv3.OpPut(inc.k.checkpoint(sync), string(checkpoint))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
+}
+
+func (inc *incarnation) observe(e Event) {
+	e.Lease = int64(inc.lease)
+	inc.cfg.Observer.Observe(e)
+}
+
+var errDeposed = errors.New("deposed: the leader key is gone or belongs to a newer term")

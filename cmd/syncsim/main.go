@@ -1,0 +1,203 @@
+// Command syncsim runs coordination scenarios against sync agents on an
+// in-process etcd cluster, checks what happened, and writes reports.
+//
+// Exit codes: 0 every counted property held, 1 a violation, 2 bad usage or
+// input, 3 a checker could not decide.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
+)
+
+const (
+	exitPass      = 0
+	exitViolation = 1
+	exitUsage     = 2
+	exitUndecided = 3
+)
+
+const usage = `usage: syncsim <command> [flags] [arguments]
+
+commands:
+  list                      list the scripted scenarios
+  run [flags] NAME|FILE|all run scenarios against the reference agent
+  check DIR|history.json    re-check a stored history offline
+
+Run 'syncsim <command> -h' for a command's flags.
+Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
+3 a checker could not decide.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "list":
+		return list(stdout)
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	fmt.Fprintf(stderr, "syncsim: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func list(stdout io.Writer) int {
+	for _, sc := range scenarios.Catalogue() {
+		fmt.Fprintf(stdout, "%-28s %s\n", sc.Name, sc.Description)
+	}
+	return exitPass
+}
+
+func reportsDefault() string {
+	if d := os.Getenv("SYNCSIM_REPORTS"); d != "" {
+		return d
+	}
+	return "syncsim-reports"
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", reportsDefault(), "directory for run reports (also $SYNCSIM_REPORTS)")
+	failuresOnly := fs.Bool("failures-only", false, "write reports only for runs that did not pass")
+	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	var todo []*scenarios.Scenario
+	for _, arg := range fs.Args() {
+		scs, err := resolve(arg)
+		if err != nil {
+			fmt.Fprintf(stderr, "syncsim run: %v\n", err)
+			return exitUsage
+		}
+		todo = append(todo, scs...)
+	}
+
+	root := sim.Abs(*out)
+	code := exitPass
+	for _, sc := range todo {
+		o, err := scenarios.Run(ctx, sc, scenarios.Options{Reports: root, KeepPassing: !*failuresOnly})
+		if err != nil {
+			fmt.Fprintf(stderr, "syncsim run: %s: %v\n", sc.Name, err)
+			return exitUndecided
+		}
+		if *asJSON {
+			line, _ := json.Marshal(map[string]any{"name": sc.Name, "status": o.Verdict.Status, "seconds": o.Duration.Seconds(), "results": o.Verdict.Results, "report": o.Report})
+			fmt.Fprintln(stdout, string(line))
+		} else {
+			fmt.Fprintf(stdout, "%-28s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
+			if first := o.Verdict.First(); first != nil {
+				fmt.Fprintf(stdout, "    %s: %s\n", first.Property, first.Summary)
+			}
+		}
+		code = max(code, exitCode(o.Verdict.Status))
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "reports: %s\n", root)
+	}
+	return code
+}
+
+// resolve turns an argument into scenarios: "all", a catalogue name, or a file.
+func resolve(arg string) ([]*scenarios.Scenario, error) {
+	if arg == "all" {
+		return scenarios.Catalogue(), nil
+	}
+	if strings.HasSuffix(arg, ".json") || strings.ContainsRune(arg, os.PathSeparator) {
+		sc, err := scenarios.Load(sim.Abs(arg))
+		if err != nil {
+			return nil, err
+		}
+		return []*scenarios.Scenario{sc}, nil
+	}
+	sc, err := scenarios.Find(arg)
+	if err != nil {
+		return nil, err
+	}
+	return []*scenarios.Scenario{sc}, nil
+}
+
+func exitCode(s model.Status) int {
+	switch s {
+	case model.Pass:
+		return exitPass
+	case model.Fail:
+		return exitViolation
+	}
+	return exitUndecided
+}
+
+// check re-checks a stored history; with a report directory, against the
+// properties its scenario expects.
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: syncsim check REPORT-DIR|history.json") }
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	path := fs.Arg(0)
+	var expect []model.Property
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		sc, err := scenarios.Load(filepath.Join(path, "scenario.json"))
+		if err != nil {
+			fmt.Fprintf(stderr, "syncsim check: %v\n", err)
+			return exitUsage
+		}
+		expect = sc.Expect
+		path = filepath.Join(path, "history.json")
+	}
+	h, err := model.ReadHistory(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%s does not exist; give a report directory or its history.json", path)
+		}
+		fmt.Fprintf(stderr, "syncsim check: %v\n", err)
+		return exitUsage
+	}
+	v := model.Check(h, model.Options{Expect: expect})
+	fmt.Fprintln(stdout, v)
+	for _, r := range v.Results {
+		fmt.Fprintf(stdout, "  %s: %s\n", r.Property, r.Summary)
+	}
+	return exitCode(v.Status)
+}

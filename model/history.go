@@ -1,0 +1,110 @@
+// Package model turns a recorded History into a Verdict: porcupine models and
+// the other checkers of the properties a coordination protocol must keep.
+//
+// It is the harness's vocabulary for what happened, so it depends on nothing
+// that starts clusters or agents: a stored history can be re-checked offline.
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+)
+
+// HistoryVersion is the version of the history file format this package writes.
+const HistoryVersion = 1
+
+// Never is the return time of an operation that never returned: it may take
+// effect at any time after its call.
+const Never int64 = math.MaxInt64
+
+// Kind names an event.
+type Kind string
+
+const (
+	// Worker lifecycle, recorded by the harness's Syncer: the ground truth of
+	// when an agent believed it owned a sync and acted on it.
+	WorkStart Kind = "work-start" // a worker began (Worker, Sync, Token, Value = resumed checkpoint)
+	WorkExit  Kind = "work-exit"  // the worker returned; it makes no effect after this
+	Commit    Kind = "commit"     // a checkpoint commit (Call..Time, Value, Outcome)
+
+	// Agent events, as reported through its observer.
+	Registered   Kind = "registered"
+	ClaimStart   Kind = "claim-start"
+	ClaimDone    Kind = "claim-done"
+	ReleaseStart Kind = "release-start"
+	ReleaseDone  Kind = "release-done"
+	LeaderWon    Kind = "leader-won"
+	LeaderLost   Kind = "leader-lost"
+	Rebalanced   Kind = "rebalanced"
+	Fenced       Kind = "fenced"
+
+	// Harness events.
+	AgentStart Kind = "agent-start" // an agent process started (Agent)
+	AgentStop  Kind = "agent-stop"  // it stopped gracefully
+	AgentCrash Kind = "agent-crash" // it was killed: connections cut, then cancelled
+	FaultStart Kind = "fault-start" // a fault began (Fault, Target, Detail)
+	FaultEnd   Kind = "fault-end"   // it was healed
+	Skipped    Kind = "skipped"     // a step could not run (Detail says why)
+	Ready      Kind = "ready"       // every sync had a worker; the timeline starts
+	QuietEnd   Kind = "quiet-end"   // the quiet window after the last fault ended
+)
+
+// Outcome is how an operation ended.
+type Outcome string
+
+const (
+	OK      Outcome = "ok"
+	Failed  Outcome = "failed"  // definitely did not take effect
+	Unknown Outcome = "unknown" // may or may not have taken effect
+)
+
+// Event is one thing that happened, stamped on the harness's single clock.
+type Event struct {
+	// Time is nanoseconds since the run started; for an operation, when it returned.
+	Time int64 `json:"t"`
+	// Call is when an operation was invoked (0 for instantaneous events).
+	Call    int64   `json:"call,omitempty"`
+	Kind    Kind    `json:"kind"`
+	Agent   string  `json:"agent,omitempty"`
+	Lease   int64   `json:"lease,omitempty"`
+	Sync    string  `json:"sync,omitempty"`
+	Worker  int     `json:"worker,omitempty"`
+	Token   int64   `json:"token,omitempty"`
+	Value   string  `json:"value,omitempty"`
+	Outcome Outcome `json:"outcome,omitempty"`
+	Fault   string  `json:"fault,omitempty"`
+	Target  string  `json:"target,omitempty"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// History is everything recorded in one run, in time order.
+type History struct {
+	Version int     `json:"version"`
+	Events  []Event `json:"events"`
+}
+
+// ReadHistory loads a history file written by WriteHistory.
+func ReadHistory(path string) (History, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return History{}, err
+	}
+	var h History
+	if err := json.Unmarshal(data, &h); err != nil {
+		return History{}, fmt.Errorf("%s is not a history file: %w", path, err)
+	}
+	if h.Version == 0 || h.Version > HistoryVersion {
+		return History{}, fmt.Errorf("%s has history format version %d; this syncsim reads versions 1 to %d", path, h.Version, HistoryVersion)
+	}
+	return h, nil
+}
+
+// seconds formats a history time for people.
+func seconds(t int64) string {
+	if t == Never {
+		return "never"
+	}
+	return fmt.Sprintf("%.3f s", float64(t)/1e9)
+}

@@ -1,0 +1,269 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Interval is one worker's tenure on a sync, with the windows in which its
+// acquisition and release took effect.
+type Interval struct {
+	Worker int
+	Agent  string
+	Sync   string
+	// ClaimCall is when the successful claim was sent; the acquisition took
+	// effect between ClaimCall and Start.
+	ClaimCall int64
+	// Start and Stop bound the work: from the worker's first step to its return.
+	Start, Stop int64
+	// Released is when the agent knew its claim was gone (Never if it never
+	// learned, e.g. it crashed); the release took effect between Stop and Released.
+	Released int64
+}
+
+// Intervals extracts every worker's tenure from h, ordered by start.
+func Intervals(h History) []Interval {
+	type agentSync struct{ agent, sync string }
+	lastClaim := map[agentSync]int64{}
+	awaitingRelease := map[agentSync]int{} // index into out
+	byWorker := map[int]int{}
+	var out []Interval
+	for _, e := range h.Events {
+		as := agentSync{e.Agent, e.Sync}
+		switch e.Kind {
+		case ClaimStart:
+			lastClaim[as] = e.Time
+		case WorkStart:
+			call, ok := lastClaim[as]
+			if !ok || call > e.Time {
+				call = e.Time
+			}
+			byWorker[e.Worker] = len(out)
+			out = append(out, Interval{Worker: e.Worker, Agent: e.Agent, Sync: e.Sync, ClaimCall: call, Start: e.Time, Stop: Never, Released: Never})
+		case WorkExit:
+			if i, ok := byWorker[e.Worker]; ok {
+				out[i].Stop = e.Time
+				awaitingRelease[as] = i
+			}
+		case ReleaseDone:
+			if i, ok := awaitingRelease[as]; ok {
+				if e.Outcome == OK {
+					out[i].Released = e.Time
+				}
+				delete(awaitingRelease, as)
+			}
+		}
+	}
+	return out
+}
+
+// ownInput is one acquisition or release in the ownership model.
+type ownInput struct {
+	sync    string
+	worker  int
+	agent   string
+	acquire bool
+}
+
+// owner is the ownership model's state: the worker holding the sync, 0 for none.
+type owner struct {
+	worker int
+	agent  string
+}
+
+// Ownership is the porcupine model of P1: per sync, a worker may acquire only
+// when no worker holds it, and only the holder may release.
+var Ownership = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		bySync := map[string][]porcupine.Operation{}
+		var names []string
+		for _, op := range history {
+			s := op.Input.(ownInput).sync
+			if _, ok := bySync[s]; !ok {
+				names = append(names, s)
+			}
+			bySync[s] = append(bySync[s], op)
+		}
+		slices.Sort(names)
+		out := make([][]porcupine.Operation, 0, len(names))
+		for _, s := range names {
+			out = append(out, bySync[s])
+		}
+		return out
+	},
+	Init: func() any { return owner{} },
+	Step: func(state, input, _ any) (bool, any) {
+		held, in := state.(owner), input.(ownInput)
+		if in.acquire {
+			if held.worker != 0 {
+				return false, held
+			}
+			return true, owner{in.worker, in.agent}
+		}
+		if held.worker != in.worker {
+			return false, held
+		}
+		return true, owner{}
+	},
+	DescribeOperation: func(input, _ any) string {
+		in := input.(ownInput)
+		verb := "releases"
+		if in.acquire {
+			verb = "acquires"
+		}
+		return fmt.Sprintf("%s %s %s (worker %d)", in.agent, verb, in.sync, in.worker)
+	},
+	DescribeState: func(state any) string {
+		held := state.(owner)
+		if held.worker == 0 {
+			return "free"
+		}
+		return fmt.Sprintf("held by %s (worker %d)", held.agent, held.worker)
+	},
+}
+
+// ownershipOperations turns tenures into porcupine operations: an acquire
+// spanning claim sent .. work started, and a release spanning work stopped ..
+// claim known gone. A worker that never stopped never releases.
+func ownershipOperations(intervals []Interval) []porcupine.Operation {
+	clients := map[string]int{}
+	var agents []string
+	for _, iv := range intervals {
+		if _, ok := clients[iv.Agent]; !ok {
+			clients[iv.Agent] = 0
+			agents = append(agents, iv.Agent)
+		}
+	}
+	slices.Sort(agents)
+	for i, a := range agents {
+		clients[a] = i
+	}
+	ops := make([]porcupine.Operation, 0, 2*len(intervals))
+	for _, iv := range intervals {
+		in := ownInput{sync: iv.Sync, worker: iv.Worker, agent: iv.Agent, acquire: true}
+		ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.ClaimCall, Return: iv.Start})
+		if iv.Stop != Never {
+			in.acquire = false
+			ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.Stop, Return: iv.Released})
+		}
+	}
+	return ops
+}
+
+// CheckExclusiveWork checks P1 with porcupine and, on a violation, names the
+// first overlap of two workers on one sync.
+func CheckExclusiveWork(h History, timeout time.Duration) (Result, porcupine.LinearizationInfo) {
+	intervals := Intervals(h)
+	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals), timeout)
+	r := Result{Property: ExclusiveWork}
+	switch result {
+	case porcupine.Ok:
+		r.Status = Pass
+		r.Summary = fmt.Sprintf("%d work intervals on %d syncs never overlapped", len(intervals), countSyncs(intervals))
+	case porcupine.Illegal:
+		r.Status = Fail
+		r.Violation = firstOverlap(h, intervals)
+		if r.Violation == nil {
+			r.Summary = "porcupine found no valid order of acquisitions and releases; see linearizability.html"
+		} else {
+			r.Summary = r.Violation.Text
+		}
+	default:
+		r.Status = Undecided
+		r.Summary = fmt.Sprintf("the ownership check did not finish within %v; the history is neither passed nor failed", timeout)
+	}
+	return r, info
+}
+
+func countSyncs(intervals []Interval) int {
+	seen := map[string]bool{}
+	for _, iv := range intervals {
+		seen[iv.Sync] = true
+	}
+	return len(seen)
+}
+
+// firstOverlap finds the earliest instant two workers worked on one sync.
+func firstOverlap(h History, intervals []Interval) *Violation {
+	bySync := map[string][]Interval{}
+	for _, iv := range intervals {
+		bySync[iv.Sync] = append(bySync[iv.Sync], iv)
+	}
+	syncs := make([]string, 0, len(bySync))
+	for s := range bySync {
+		syncs = append(syncs, s)
+	}
+	slices.Sort(syncs)
+	var best *Violation
+	for _, sync := range syncs {
+		ivs := bySync[sync]
+		slices.SortFunc(ivs, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
+		holder := ivs[0] // the interval reaching furthest so far
+		for _, next := range ivs[1:] {
+			if next.Start < holder.Stop && (best == nil || next.Start < best.From) {
+				to := min(holder.Stop, next.Stop)
+				best = &Violation{
+					Sync: sync, Agents: []string{holder.Agent, next.Agent}, Workers: []int{holder.Worker, next.Worker},
+					From: next.Start, To: to,
+				}
+				best.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
+					next.Agent, sync, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), next.Worker, holder.Worker)
+				if faults := FaultsDuring(h, holder.Start, to); len(faults) > 0 {
+					best.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
+				}
+			}
+			if next.Stop > holder.Stop {
+				holder = next
+			}
+		}
+	}
+	return best
+}
+
+func span(from, to int64) string {
+	if to == Never {
+		return "unbounded time"
+	}
+	return seconds(to - from)
+}
+
+// FaultsDuring describes the faults and crashes that were active at some
+// point in [from, to].
+func FaultsDuring(h History, from, to int64) []string {
+	type window struct {
+		what       string
+		start, end int64
+	}
+	open := map[string]int{}
+	var windows []window
+	for _, e := range h.Events {
+		switch e.Kind {
+		case FaultStart:
+			open[e.Fault+" "+e.Target] = len(windows)
+			windows = append(windows, window{what: e.Fault + " " + e.Target, start: e.Time, end: Never})
+		case FaultEnd:
+			if i, ok := open[e.Fault+" "+e.Target]; ok {
+				windows[i].end = e.Time
+				delete(open, e.Fault+" "+e.Target)
+			}
+		case AgentCrash:
+			windows = append(windows, window{what: "crash " + e.Agent, start: e.Time, end: e.Time})
+		}
+	}
+	var out []string
+	for _, w := range windows {
+		if w.start <= to && w.end >= from {
+			s := fmt.Sprintf("%s at %s", w.what, seconds(w.start))
+			if w.end != w.start {
+				s = fmt.Sprintf("%s from %s to %s", w.what, seconds(w.start), seconds(w.end))
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}

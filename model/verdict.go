@@ -1,0 +1,130 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Property names one property of DESIGN.md §3.
+type Property string
+
+const (
+	ExclusiveWork Property = "P1" // at most one worker per sync at any instant
+)
+
+// Describe says what a property means, in words.
+func (p Property) Describe() string {
+	switch p {
+	case ExclusiveWork:
+		return "exclusive work: for every sync, the work intervals of different workers never overlap"
+	}
+	return string(p)
+}
+
+// Properties lists every property this package checks.
+var Properties = []Property{ExclusiveWork}
+
+// Status is a checker's answer.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	// Undecided means the checker could not answer (it timed out); it fails
+	// the run, it never passes silently.
+	Undecided Status = "unknown"
+)
+
+// Violation locates the first breach of a property.
+type Violation struct {
+	Sync    string   `json:"sync,omitempty"`
+	Agents  []string `json:"agents,omitempty"`
+	Workers []int    `json:"workers,omitempty"`
+	From    int64    `json:"from"`
+	To      int64    `json:"to"`
+	Text    string   `json:"text"`
+}
+
+// Result is one property's verdict.
+type Result struct {
+	Property Property `json:"property"`
+	Status   Status   `json:"status"`
+	// Expected is false for a property the scenario declared it cannot
+	// guarantee (P1 under long pauses): a failure is reported, not counted.
+	Expected  bool       `json:"expected"`
+	Summary   string     `json:"summary"`
+	Violation *Violation `json:"violation,omitempty"`
+}
+
+// Verdict is the outcome of checking one history.
+type Verdict struct {
+	Status  Status   `json:"status"`
+	Results []Result `json:"results"`
+	// Ownership is porcupine's account of the P1 check, for visualization.
+	Ownership porcupine.LinearizationInfo `json:"-"`
+}
+
+// First returns the first counted failure or undecided result, or nil.
+func (v Verdict) First() *Result {
+	for _, st := range []Status{Fail, Undecided} {
+		for i, r := range v.Results {
+			if r.Expected && r.Status == st {
+				return &v.Results[i]
+			}
+		}
+	}
+	return nil
+}
+
+// Options tunes Check.
+type Options struct {
+	// Expect lists the properties the scenario must keep; nil means all.
+	Expect []Property
+	// Timeout bounds each porcupine check; 0 means one minute.
+	Timeout time.Duration
+}
+
+// Check checks every property against h.
+func Check(h History, opts Options) Verdict {
+	if opts.Timeout == 0 {
+		opts.Timeout = time.Minute
+	}
+	expect := opts.Expect
+	if expect == nil {
+		expect = Properties
+	}
+	var v Verdict
+	p1, info := CheckExclusiveWork(h, opts.Timeout)
+	v.Ownership = info
+	v.Results = append(v.Results, p1)
+	v.Status = Pass
+	for i := range v.Results {
+		r := &v.Results[i]
+		r.Expected = slices.Contains(expect, r.Property)
+		switch {
+		case !r.Expected:
+		case r.Status == Fail:
+			v.Status = Fail
+		case r.Status == Undecided && v.Status == Pass:
+			v.Status = Undecided
+		}
+	}
+	return v
+}
+
+// String is the verdict in one line.
+func (v Verdict) String() string {
+	var parts []string
+	for _, r := range v.Results {
+		s := fmt.Sprintf("%s %s", r.Property, r.Status)
+		if !r.Expected {
+			s += " (not expected to hold)"
+		}
+		parts = append(parts, s)
+	}
+	return fmt.Sprintf("%s: %s", v.Status, strings.Join(parts, ", "))
+}

@@ -1,0 +1,161 @@
+// Package reports writes a run's report directory: the scenario to run it
+// again, the history to re-check it, porcupine's visualization, a summary a
+// person reads in a minute, and the agents' logs.
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/syncsim/syncsim/model"
+)
+
+// Format is the version of the report layout.
+const Format = 1
+
+// Run is everything a report holds.
+type Run struct {
+	Name     string
+	Scenario []byte // the scenario file, to run it again
+	History  model.History
+	Verdict  model.Verdict
+	Logs     map[string][]byte // by agent, plus "etcd"
+	Duration time.Duration
+}
+
+// Summary is summary.json.
+type Summary struct {
+	Format   int            `json:"format"`
+	Name     string         `json:"name"`
+	Status   model.Status   `json:"status"`
+	Seconds  float64        `json:"seconds"`
+	Results  []model.Result `json:"results"`
+	Events   int            `json:"events"`
+	Workers  int            `json:"workers"`
+	Finished time.Time      `json:"finished"`
+}
+
+// Write writes the report under root and returns its directory. The
+// directory appears whole or not at all: it is built under a temporary name
+// and renamed into place.
+func Write(root string, r Run) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("create the reports directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".partial-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+
+	history, err := json.Marshal(r.History)
+	if err != nil {
+		return "", err
+	}
+	sum := Summary{
+		Format: Format, Name: r.Name, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
+		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(model.Intervals(r.History)),
+		Finished: time.Now().UTC().Truncate(time.Second),
+	}
+	summary, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	var html bytes.Buffer
+	info := r.Verdict.Ownership
+	info.AddAnnotations(annotations(r.History))
+	if err := porcupine.Visualize(model.Ownership, info, &html); err != nil {
+		return "", fmt.Errorf("render the linearizability page: %w", err)
+	}
+	files := map[string][]byte{
+		"scenario.json":        r.Scenario,
+		"history.json":         history,
+		"summary.json":         append(summary, '\n'),
+		"summary.md":           []byte(markdown(r, sum)),
+		"linearizability.html": html.Bytes(),
+	}
+	for name, log := range r.Logs {
+		files[filepath.Join("logs", name+".log")] = log
+	}
+	for name, data := range files {
+		path := filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	final := filepath.Join(root, fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405.000"), r.Name))
+	if err := os.Rename(tmp, final); err != nil {
+		return "", err
+	}
+	return final, nil
+}
+
+// annotations draws fault windows and crashes on the visualization.
+func annotations(h model.History) []porcupine.Annotation {
+	var out []porcupine.Annotation
+	open := map[string]int{}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case model.FaultStart:
+			open[e.Fault+" "+e.Target] = len(out)
+			out = append(out, porcupine.Annotation{Tag: "faults", Start: e.Time, End: e.Time, Description: e.Fault + " " + e.Target, Details: e.Detail, BackgroundColor: "#fde2a7"})
+		case model.FaultEnd:
+			if i, ok := open[e.Fault+" "+e.Target]; ok {
+				out[i].End = e.Time
+				delete(open, e.Fault+" "+e.Target)
+			}
+		case model.AgentCrash:
+			out = append(out, porcupine.Annotation{Tag: "faults", Start: e.Time, End: e.Time, Description: "crash " + e.Agent, BackgroundColor: "#f4a6a6"})
+		case model.LeaderWon:
+			out = append(out, porcupine.Annotation{Tag: "leader", Start: e.Time, End: e.Time, Description: e.Agent + " leads", Details: fmt.Sprintf("term %d", e.Token)})
+		}
+	}
+	return out
+}
+
+func markdown(r Run, s Summary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n\n", r.Name, strings.ToUpper(string(s.Status)))
+	if first := r.Verdict.First(); first != nil {
+		fmt.Fprintf(&b, "**%s %s.** %s\n\n", first.Property, first.Status, first.Summary)
+	}
+	b.WriteString("| property | status | counted | what was seen |\n|---|---|---|---|\n")
+	for _, res := range r.Verdict.Results {
+		counted := "yes"
+		if !res.Expected {
+			counted = "no (the scenario does not expect it to hold)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Property.Describe(), res.Status, counted, strings.ReplaceAll(res.Summary, "|", "/"))
+	}
+	fmt.Fprintf(&b, "\nRan %.1f s; %d events; %d work intervals.\n", s.Seconds, s.Events, s.Workers)
+	var faults []string
+	for _, e := range r.History.Events {
+		if e.Kind == model.FaultStart || e.Kind == model.Skipped {
+			faults = append(faults, fmt.Sprintf("- %.3f s: %s %s %s", float64(e.Time)/1e9, e.Kind, e.Target, e.Detail))
+		}
+	}
+	if len(faults) > 0 {
+		fmt.Fprintf(&b, "\n## Timeline\n%s\n", strings.Join(faults, "\n"))
+	}
+	logs := make([]string, 0, len(r.Logs))
+	for name := range r.Logs {
+		logs = append(logs, "logs/"+name+".log")
+	}
+	slices.Sort(logs)
+	fmt.Fprintf(&b, "\n## Files\n- `scenario.json`: run it again with `syncsim run scenario.json`\n"+
+		"- `history.json`: re-check it offline with `syncsim check <this directory>`\n"+
+		"- `linearizability.html`: porcupine's view of the ownership check, faults annotated\n"+
+		"- %s\n", strings.Join(logs, ", "))
+	return b.String()
+}

@@ -1,0 +1,64 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/sim"
+)
+
+// reportsDir is where failing runs leave their reports: $SYNCSIM_REPORTS, or
+// syncsim-reports at the top of the repository.
+func reportsDir() string {
+	if d := os.Getenv("SYNCSIM_REPORTS"); d != "" {
+		return sim.Abs(d)
+	}
+	return sim.Abs("../syncsim-reports")
+}
+
+func TestCatalogueDecodes(t *testing.T) {
+	if n := len(Catalogue()); n < 2 {
+		t.Fatalf("catalogue has %d scenarios", n)
+	}
+}
+
+// TestCatalogue runs every scripted scenario against the reference agent.
+// Each must pass, and must really have exercised its faults: every step ran
+// and at least one sync changed hands.
+func TestCatalogue(t *testing.T) {
+	for _, sc := range Catalogue() {
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			out, err := Run(context.Background(), sc, Options{Reports: reportsDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Verdict.Status != model.Pass {
+				t.Fatalf("%s\n%s\nreport: %s", out.Verdict, out.Verdict.First().Summary, out.Report)
+			}
+			assertExercised(t, sc, out.History)
+		})
+	}
+}
+
+// assertExercised fails a run that passed without doing what it set out to.
+func assertExercised(t *testing.T, sc *Scenario, h model.History) {
+	t.Helper()
+	faults := 0
+	for _, e := range h.Events {
+		switch e.Kind {
+		case model.Skipped:
+			t.Errorf("the run skipped something: %s", e.Detail)
+		case model.FaultStart:
+			faults++
+		}
+	}
+	if faults != len(sc.Steps) {
+		t.Errorf("%d of %d steps injected a fault", faults, len(sc.Steps))
+	}
+	if n := len(model.Intervals(h)); n <= sc.Syncs {
+		t.Errorf("%d work intervals for %d syncs: no sync changed hands", n, sc.Syncs)
+	}
+}

@@ -1,0 +1,92 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/sim"
+)
+
+func TestMutantsApply(t *testing.T) {
+	ms := Mutants()
+	if len(ms) == 0 {
+		t.Fatal("no mutants")
+	}
+	for _, m := range ms {
+		check := exec.Command("git", "apply", "--check", "-")
+		check.Dir, check.Stdin = sim.Abs(".."), bytes.NewReader(m.Patch)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
+		}
+	}
+}
+
+// TestSessionDoneAgentIsCaught proves the P1 check bites: an agent that stops
+// its workers only when Session.Done() fires keeps working after its lease
+// expired, while another agent has taken over. The overlap depends on where
+// the client's one-second deadline check falls, so the scenario is tried up
+// to five times; it is caught in most single attempts.
+func TestSessionDoneAgentIsCaught(t *testing.T) {
+	mutant := mutantNamed(t, "session-done")
+	dir := t.TempDir()
+	bin, err := mutant.Build(context.Background(), sim.Abs(".."), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const attempts = 5
+	for i := 1; i <= attempts; i++ {
+		cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), "owner-isolated-past-ttl")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		var run struct {
+			Status  model.Status
+			Results []model.Result
+			Report  string
+		}
+		if jerr := json.Unmarshal(out, &run); jerr != nil {
+			t.Fatalf("attempt %d: %v; output %q (%v)", i, jerr, out, err)
+		}
+		if run.Status == model.Pass {
+			t.Logf("attempt %d: not caught this time", i)
+			continue
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 1 {
+			t.Errorf("exit code %d, want 1 for a violation", code)
+		}
+		p1 := run.Results[0]
+		v := p1.Violation
+		if p1.Property != model.ExclusiveWork || p1.Status != model.Fail || v == nil {
+			t.Fatalf("attempt %d: want a P1 violation, got %+v", i, p1)
+		}
+		if len(v.Agents) != 2 || v.Agents[0] == v.Agents[1] || !strings.HasPrefix(v.Sync, "sync-") || v.To <= v.From {
+			t.Fatalf("the violation must name two agents, the sync and a positive overlap: %+v", v)
+		}
+		for _, want := range []string{v.Agents[0], v.Agents[1], v.Sync, "kept working on it until", "isolate " + v.Agents[0]} {
+			if !strings.Contains(v.Text, want) {
+				t.Errorf("explanation %q does not mention %q", v.Text, want)
+			}
+		}
+		if _, err := model.ReadHistory(filepath.Join(run.Report, "history.json")); err != nil {
+			t.Errorf("the failing run's report: %v", err)
+		}
+		t.Logf("caught on attempt %d: %s (report %s)", i, v.Text, run.Report)
+		return
+	}
+	t.Fatalf("the Session.Done() agent survived %d attempts of owner-isolated-past-ttl", attempts)
+}
+
+func mutantNamed(t *testing.T, name string) Mutant {
+	for _, m := range Mutants() {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+	return Mutant{}
+}

@@ -1,0 +1,61 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/sim"
+)
+
+// Options tunes Run.
+type Options struct {
+	// System is the agent under test; nil means the reference agent.
+	System sim.System
+	// Reports is the directory run reports go under; "" writes none.
+	Reports string
+	// KeepPassing writes a report for passing runs too; by default only
+	// failed or undecided runs leave one.
+	KeepPassing bool
+}
+
+// Outcome is one scenario run, checked.
+type Outcome struct {
+	Scenario *Scenario
+	Verdict  model.Verdict
+	History  model.History
+	Duration time.Duration
+	// Report is the run's report directory, if one was written.
+	Report string
+}
+
+// Run plays sc against the system, checks the history and, as asked, writes
+// a report. An error means the harness could not run the scenario.
+func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
+	began := time.Now()
+	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System})
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{
+		Scenario: sc,
+		History:  res.History,
+		Verdict:  model.Check(res.History, model.Options{Expect: sc.Expect}),
+		Duration: time.Since(began),
+	}
+	if opts.Reports != "" && (opts.KeepPassing || out.Verdict.Status != model.Pass) {
+		out.Report, err = reports.Write(opts.Reports, reports.Run{
+			Name:     sc.Name,
+			Scenario: sc.Encode(),
+			History:  res.History,
+			Verdict:  out.Verdict,
+			Logs:     res.Logs,
+			Duration: out.Duration,
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

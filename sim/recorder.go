@@ -1,0 +1,141 @@
+package sim
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/syncsim/syncsim/agent"
+	"github.com/syncsim/syncsim/model"
+)
+
+// recorder stamps every event with one monotonic clock and keeps the live
+// state that symbolic targets resolve against.
+type recorder struct {
+	start time.Time
+
+	mu      sync.Mutex
+	events  []model.Event
+	workers int
+	owners  map[string]map[int]string // sync -> running worker -> agent
+	leader  string
+}
+
+func newRecorder() *recorder {
+	return &recorder{start: time.Now(), owners: map[string]map[int]string{}}
+}
+
+// now is the harness clock: nanoseconds since the run started.
+func (r *recorder) now() int64 { return int64(time.Since(r.start)) }
+
+// record stamps e with the current time unless it has one, and appends it.
+func (r *recorder) record(e model.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Time == 0 {
+		e.Time = r.now()
+	}
+	switch e.Kind {
+	case model.WorkStart:
+		if r.owners[e.Sync] == nil {
+			r.owners[e.Sync] = map[int]string{}
+		}
+		r.owners[e.Sync][e.Worker] = e.Agent
+	case model.WorkExit:
+		delete(r.owners[e.Sync], e.Worker)
+	case model.LeaderWon:
+		r.leader = e.Agent
+	case model.LeaderLost:
+		if r.leader == e.Agent {
+			r.leader = ""
+		}
+	}
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) newWorker() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers++
+	return r.workers
+}
+
+// owner returns an agent running a worker on sync, if any.
+func (r *recorder) owner(sync string) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	best := 0
+	for w := range r.owners[sync] {
+		if best == 0 || w < best {
+			best = w
+		}
+	}
+	return r.owners[sync][best], best != 0
+}
+
+func (r *recorder) currentLeader() (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.leader, r.leader != ""
+}
+
+// owned reports whether every one of syncs has a running worker.
+func (r *recorder) owned(syncs []string) bool {
+	for _, s := range syncs {
+		if _, ok := r.owner(s); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *recorder) history() model.History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return model.History{Version: model.HistoryVersion, Events: append([]model.Event(nil), r.events...)}
+}
+
+// observer records one agent's events.
+type observer struct {
+	rec   *recorder
+	agent string
+}
+
+var agentKinds = map[agent.EventKind]model.Kind{
+	agent.Registered:   model.Registered,
+	agent.ClaimStart:   model.ClaimStart,
+	agent.ClaimDone:    model.ClaimDone,
+	agent.ReleaseStart: model.ReleaseStart,
+	agent.ReleaseDone:  model.ReleaseDone,
+	agent.LeaderWon:    model.LeaderWon,
+	agent.LeaderLost:   model.LeaderLost,
+	agent.Rebalanced:   model.Rebalanced,
+	agent.Fenced:       model.Fenced,
+}
+
+func (o observer) Observe(e agent.Event) {
+	ev := model.Event{Kind: agentKinds[e.Kind], Agent: o.agent, Lease: e.Lease, Sync: e.Sync, Token: e.Token, Outcome: outcome(e.Err)}
+	if ev.Kind == "" {
+		ev.Kind = model.Kind(e.Kind)
+	}
+	if e.Err != nil {
+		ev.Detail = e.Err.Error()
+	}
+	if e.Kind == agent.Rebalanced {
+		ev.Value = strconv.Itoa(e.Moves)
+	}
+	o.rec.record(ev)
+}
+
+// outcome classifies an agent error.
+func outcome(err error) model.Outcome {
+	switch {
+	case err == nil:
+		return model.OK
+	case errors.Is(err, agent.ErrFenced):
+		return model.Failed
+	default:
+		return model.Unknown
+	}
+}

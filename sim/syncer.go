@@ -1,0 +1,61 @@
+package sim
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/syncsim/syncsim/agent"
+	"github.com/syncsim/syncsim/model"
+)
+
+// syncer is the simulated sync: it commits a counter checkpoint every few
+// milliseconds until stopped, recording each step. Like a real CDC reader it
+// keeps going when a commit fails: stopping it is the agent's job.
+type syncer struct {
+	rec   *recorder
+	agent string
+	every time.Duration
+	// dead is set when the agent process crashed: it makes no effect after that.
+	dead *atomic.Bool
+}
+
+func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
+	worker := s.rec.newWorker()
+	ev := model.Event{Agent: s.agent, Sync: w.Sync, Worker: worker, Token: w.Token}
+	start := ev
+	start.Kind, start.Value = model.WorkStart, string(w.Checkpoint)
+	s.rec.record(start)
+	defer func() {
+		exit := ev
+		exit.Kind = model.WorkExit
+		s.rec.record(exit)
+	}()
+
+	n, _ := strconv.Atoi(string(w.Checkpoint))
+	tick := time.NewTicker(s.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if ctx.Err() != nil || s.dead.Load() {
+			continue
+		}
+		next := strconv.Itoa(n + 1)
+		commit := ev
+		commit.Kind, commit.Value, commit.Call = model.Commit, next, s.rec.now()
+		err := w.Commit(ctx, []byte(next))
+		commit.Outcome = outcome(err)
+		if err != nil {
+			commit.Detail = err.Error()
+		}
+		s.rec.record(commit)
+		if err == nil {
+			n++
+		}
+	}
+}
