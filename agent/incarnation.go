@@ -10,7 +10,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
 // An incarnation is one life of the agent, bound to one lease. It ends when
@@ -21,10 +20,9 @@ type incarnation struct {
 	k     keys
 	lease clientv3.LeaseID
 
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	session *concurrency.Session
-	wg      sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
 
 	// base is when the incarnation began; trustedFor is how long after base
 	// the lease is certainly still alive on the server (monotonic clock).
@@ -105,13 +103,6 @@ func revoke(ctx context.Context, cfg Config, lease clientv3.LeaseID) {
 func (inc *incarnation) run(parent context.Context) error {
 	inc.ctx, inc.cancel = context.WithCancelCause(parent)
 	defer inc.cancel(nil)
-	session, err := concurrency.NewSession(inc.cfg.Client, concurrency.WithLease(inc.lease), concurrency.WithContext(inc.ctx))
-	if err != nil {
-		inc.cfg.Logger.Warn("cannot start a session", "err", err)
-		revoke(parent, inc.cfg, inc.lease)
-		return nil
-	}
-	inc.session = session
 	inc.spawn(inc.keepAlive)
 	inc.spawn(inc.watchdog)
 	inc.spawn(inc.lead)

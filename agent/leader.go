@@ -8,38 +8,73 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
 // maxOpsPerTxn stays below etcd's default --max-txn-ops (128).
 const maxOpsPerTxn = 100
 
 // lead campaigns for leadership and, while leader, keeps the assignment
-// balanced. Campaign can return after the session expired, so leadership is
-// confirmed before acting, and every write is guarded by the term.
+// balanced. A win is confirmed before acting (the lease may have expired
+// meanwhile), and every write is guarded by the term.
 func (inc *incarnation) lead() {
-	election := concurrency.NewElection(inc.session, inc.k.leader())
 	retry := backoff{min: 50 * time.Millisecond, max: inc.cfg.LeaseTTL}
 	for inc.ctx.Err() == nil {
-		if err := election.Campaign(inc.ctx, inc.cfg.ID); err != nil {
+		key, term, err := inc.campaign()
+		if err == nil {
+			err = inc.confirmLeader(key, term)
+		}
+		if err != nil {
 			if inc.ctx.Err() == nil {
 				inc.cfg.Logger.Debug("campaign failed", "err", err)
 				retry.sleep(inc.ctx)
 			}
 			continue
 		}
-		term := election.Rev()
-		if err := inc.confirmLeader(election.Key(), term); err != nil {
-			inc.cfg.Logger.Warn("won an election it cannot confirm", "term", term, "err", err)
-			retry.sleep(inc.ctx)
-			continue
-		}
 		retry.reset()
 		inc.observe(Event{Kind: LeaderWon, Token: term})
 		inc.cfg.Logger.Info("leading", "term", term)
-		err := inc.leadTerm(election.Key(), term)
+		err = inc.leadTerm(key, term)
 		inc.observe(Event{Kind: LeaderLost, Token: term, Err: err})
 		inc.cfg.Logger.Info("stopped leading", "term", term, "err", err)
+	}
+}
+
+// campaign puts this incarnation's candidate key under the election prefix,
+// bound to its lease, and returns once no older candidate remains. The term
+// is the key's create revision. (concurrency.Election is not used: on
+// cancellation its Campaign resigns with the client's context, which hangs
+// for as long as etcd is unreachable.)
+func (inc *incarnation) campaign() (key string, term int64, err error) {
+	key = fmt.Sprintf("%s%x", inc.k.leader(), int64(inc.lease))
+	ctx, cancel := inc.request()
+	resp, err := inc.cfg.Client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, inc.cfg.ID, clientv3.WithLease(inc.lease))).
+		Else(clientv3.OpGet(key)).
+		Commit()
+	cancel()
+	if err != nil {
+		return "", 0, err
+	}
+	term = resp.Header.Revision
+	if !resp.Succeeded {
+		term = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	}
+	for {
+		ctx, cancel := inc.request()
+		older, err := inc.cfg.Client.Get(ctx, inc.k.leader(),
+			append(clientv3.WithLastCreate(), clientv3.WithPrefix(), clientv3.WithMaxCreateRev(term-1))...)
+		cancel()
+		if err != nil {
+			return "", 0, err
+		}
+		if len(older.Kvs) == 0 {
+			return key, term, nil
+		}
+		inc.waitDeleted(inc.ctx, string(older.Kvs[0].Key), older.Header.Revision)
+		if inc.ctx.Err() != nil {
+			return "", 0, inc.ctx.Err()
+		}
 	}
 }
 

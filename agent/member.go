@@ -17,6 +17,19 @@ type worker struct {
 	stopping bool
 }
 
+// ctx returns a context also cancelled when the worker is told to stop.
+func (w *worker) ctx(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // member runs the syncs assigned to this agent until the incarnation ends,
 // then waits for every worker to stop and release.
 func (inc *incarnation) member() {
@@ -198,7 +211,9 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 				retry.sleep(inc.ctx)
 				continue
 			}
-			inc.waitGone(w, key, resp.Header.Revision)
+			ctx, cancel := w.ctx(inc.ctx)
+			inc.waitDeleted(ctx, key, resp.Header.Revision)
+			cancel()
 		}
 	}
 }
@@ -225,18 +240,11 @@ func (inc *incarnation) heldClaim(sync string) (token int64, checkpoint []byte, 
 	return claim[0].CreateRevision, checkpoint, true
 }
 
-// waitGone returns once key is deleted after revision rev, the worker is told
-// to stop, or one TTL passed (the caller then looks again).
-func (inc *incarnation) waitGone(w *worker, key string, rev int64) {
-	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(inc.ctx), inc.cfg.LeaseTTL)
+// waitDeleted returns once key is deleted after revision rev, ctx is done,
+// or one TTL passed (the caller then looks again).
+func (inc *incarnation) waitDeleted(ctx context.Context, key string, rev int64) {
+	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), inc.cfg.LeaseTTL)
 	defer cancel()
-	go func() {
-		select {
-		case <-w.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for resp := range inc.cfg.Client.Watch(ctx, key, clientv3.WithRev(rev+1)) {
 		for _, ev := range resp.Events {
 			if ev.Type == clientv3.EventTypeDelete {

@@ -232,35 +232,45 @@ func span(from, to int64) string {
 	return seconds(to - from)
 }
 
-// FaultsDuring describes the faults and crashes that were active at some
-// point in [from, to].
-func FaultsDuring(h History, from, to int64) []string {
-	type window struct {
-		what       string
-		start, end int64
-	}
+// FaultWindow is one fault from injection to heal (End is Never if it was
+// never healed); a crash is a window of one instant.
+type FaultWindow struct {
+	What       string // "isolate agent-1", "crash agent-2"
+	Detail     string
+	Start, End int64
+}
+
+// Faults pairs every injected fault with its heal, in order of injection.
+func Faults(h History) []FaultWindow {
 	open := map[string]int{}
-	var windows []window
+	var windows []FaultWindow
 	for _, e := range h.Events {
 		switch e.Kind {
 		case FaultStart:
-			open[e.Fault+" "+e.Target] = len(windows)
-			windows = append(windows, window{what: e.Fault + " " + e.Target, start: e.Time, end: Never})
+			what := e.Fault + " " + e.Target
+			open[what] = len(windows)
+			windows = append(windows, FaultWindow{What: what, Detail: e.Detail, Start: e.Time, End: Never})
 		case FaultEnd:
-			if i, ok := open[e.Fault+" "+e.Target]; ok {
-				windows[i].end = e.Time
-				delete(open, e.Fault+" "+e.Target)
+			what := e.Fault + " " + e.Target
+			if i, ok := open[what]; ok {
+				windows[i].End = e.Time
+				delete(open, what)
 			}
 		case AgentCrash:
-			windows = append(windows, window{what: "crash " + e.Agent, start: e.Time, end: e.Time})
+			windows = append(windows, FaultWindow{What: "crash " + e.Agent, Start: e.Time, End: e.Time})
 		}
 	}
+	return windows
+}
+
+// FaultsDuring describes the faults that were active at some point in [from, to].
+func FaultsDuring(h History, from, to int64) []string {
 	var out []string
-	for _, w := range windows {
-		if w.start <= to && w.end >= from {
-			s := fmt.Sprintf("%s at %s", w.what, seconds(w.start))
-			if w.end != w.start {
-				s = fmt.Sprintf("%s from %s to %s", w.what, seconds(w.start), seconds(w.end))
+	for _, w := range Faults(h) {
+		if w.Start <= to && w.End >= from {
+			s := fmt.Sprintf("%s at %s", w.What, seconds(w.Start))
+			if w.End != w.Start {
+				s = fmt.Sprintf("%s from %s to %s", w.What, seconds(w.Start), seconds(w.End))
 			}
 			out = append(out, s)
 		}

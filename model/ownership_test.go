@@ -121,6 +121,17 @@ func TestCheckCountsOnlyExpectedProperties(t *testing.T) {
 	}
 }
 
+func TestIncompleteRunIsUndecided(t *testing.T) {
+	h := history(
+		tenure("agent-1", "s", 1, 10, 20, 0, 0),
+		[]Event{{Time: 30 * ms, Kind: Skipped, Detail: "step 1: nobody was owner of sync-9 for 2s"}},
+	)
+	v := Check(h, Options{})
+	if v.Status != Undecided || v.First() == nil || !strings.Contains(v.First().Summary, "nobody was owner of sync-9") {
+		t.Fatalf("a run with a skipped step must be undecided and say why; got %s", v)
+	}
+}
+
 // sortEvents orders events by time, keeping the given order of ties.
 func sortEvents(evs []Event) {
 	slices.SortStableFunc(evs, func(a, b Event) int { return cmp.Compare(a.Time, b.Time) })

@@ -14,6 +14,11 @@ type Property string
 
 const (
 	ExclusiveWork Property = "P1" // at most one worker per sync at any instant
+
+	// Complete is not a property of the agent but of the run: every step
+	// ran and every agent stopped when told. A run that did not go as
+	// written proves nothing either way, so it is undecided.
+	Complete Property = "complete"
 )
 
 // Describe says what a property means, in words.
@@ -21,6 +26,8 @@ func (p Property) Describe() string {
 	switch p {
 	case ExclusiveWork:
 		return "exclusive work: for every sync, the work intervals of different workers never overlap"
+	case Complete:
+		return "the run went as written: every step ran and every agent stopped when told"
 	}
 	return string(p)
 }
@@ -100,11 +107,11 @@ func Check(h History, opts Options) Verdict {
 	var v Verdict
 	p1, info := CheckExclusiveWork(h, opts.Timeout)
 	v.Ownership = info
-	v.Results = append(v.Results, p1)
+	v.Results = append(v.Results, p1, checkComplete(h))
 	v.Status = Pass
 	for i := range v.Results {
 		r := &v.Results[i]
-		r.Expected = slices.Contains(expect, r.Property)
+		r.Expected = r.Property == Complete || slices.Contains(expect, r.Property)
 		switch {
 		case !r.Expected:
 		case r.Status == Fail:
@@ -127,4 +134,18 @@ func (v Verdict) String() string {
 		parts = append(parts, s)
 	}
 	return fmt.Sprintf("%s: %s", v.Status, strings.Join(parts, ", "))
+}
+
+// checkComplete reports what the harness could not do as written.
+func checkComplete(h History) Result {
+	var skipped []string
+	for _, e := range h.Events {
+		if e.Kind == Skipped {
+			skipped = append(skipped, fmt.Sprintf("at %s: %s", seconds(e.Time), e.Detail))
+		}
+	}
+	if len(skipped) == 0 {
+		return Result{Property: Complete, Status: Pass, Summary: "every step ran and every agent stopped when told"}
+	}
+	return Result{Property: Complete, Status: Undecided, Summary: "the run did not go as written, so it proves nothing: " + strings.Join(skipped, "; ")}
 }

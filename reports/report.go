@@ -101,23 +101,18 @@ func Write(root string, r Run) (string, error) {
 	return final, nil
 }
 
-// annotations draws fault windows and crashes on the visualization.
+// annotations draws fault windows and leadership changes on the visualization.
 func annotations(h model.History) []porcupine.Annotation {
 	var out []porcupine.Annotation
-	open := map[string]int{}
+	for _, f := range model.Faults(h) {
+		end := f.End
+		if end == model.Never {
+			end = f.Start
+		}
+		out = append(out, porcupine.Annotation{Tag: "faults", Start: f.Start, End: end, Description: f.What, Details: f.Detail, BackgroundColor: "#fde2a7"})
+	}
 	for _, e := range h.Events {
-		switch e.Kind {
-		case model.FaultStart:
-			open[e.Fault+" "+e.Target] = len(out)
-			out = append(out, porcupine.Annotation{Tag: "faults", Start: e.Time, End: e.Time, Description: e.Fault + " " + e.Target, Details: e.Detail, BackgroundColor: "#fde2a7"})
-		case model.FaultEnd:
-			if i, ok := open[e.Fault+" "+e.Target]; ok {
-				out[i].End = e.Time
-				delete(open, e.Fault+" "+e.Target)
-			}
-		case model.AgentCrash:
-			out = append(out, porcupine.Annotation{Tag: "faults", Start: e.Time, End: e.Time, Description: "crash " + e.Agent, BackgroundColor: "#f4a6a6"})
-		case model.LeaderWon:
+		if e.Kind == model.LeaderWon {
 			out = append(out, porcupine.Annotation{Tag: "leader", Start: e.Time, End: e.Time, Description: e.Agent + " leads", Details: fmt.Sprintf("term %d", e.Token)})
 		}
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/scenarios"
+)
+
+func syncsim(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadUsageExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "history.json")
+	os.WriteFile(corrupt, []byte(`{"version":1,"events":[{"t":`), 0o644)
+	newer := filepath.Join(dir, "newer.json")
+	os.WriteFile(newer, []byte(`{"version":99,"events":[]}`), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: syncsim"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"run"}, "usage: syncsim run"},
+		{[]string{"run", "--bogus", "all"}, "flag provided but not defined: -bogus"},
+		{[]string{"run", "no-such-scenario"}, `no scenario named "no-such-scenario"; the catalogue has: `},
+		{[]string{"run", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"check", filepath.Join(dir, "nowhere")}, "does not exist; give a report directory or its history.json"},
+		{[]string{"check", corrupt}, "is not a history file"},
+		{[]string{"check", newer}, "has history format version 99; this syncsim reads versions 1 to 1"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := syncsim(tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("syncsim %v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// TestCheckReproducesAStoredVerdict: a stored failing history re-checked
+// offline fails with the same explanation.
+func TestCheckReproducesAStoredVerdict(t *testing.T) {
+	h := model.History{Version: model.HistoryVersion, Events: []model.Event{
+		{Time: 1e6, Kind: model.WorkStart, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+		{Time: 2e6, Kind: model.WorkStart, Agent: "agent-2", Sync: "sync-1", Worker: 2},
+		{Time: 3e6, Kind: model.WorkExit, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+	}}
+	dir := t.TempDir()
+	data, _ := json.Marshal(h)
+	os.WriteFile(filepath.Join(dir, "history.json"), data, 0o644)
+	sc, err := scenarios.Find("owner-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "scenario.json"), sc.Encode(), 0o644)
+
+	code, stdout, _ := syncsim("check", dir)
+	want := model.Check(h, model.Options{Expect: sc.Expect}).Results[0].Summary
+	if code != exitViolation || !strings.Contains(stdout, want) {
+		t.Fatalf("exit %d, output %q; want exit 1 and %q", code, stdout, want)
+	}
+	if code, stdout, _ := syncsim("list"); code != 0 || !strings.Contains(stdout, "owner-isolated-past-ttl") {
+		t.Fatalf("list: exit %d, %q", code, stdout)
+	}
+}

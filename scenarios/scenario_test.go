@@ -1,0 +1,62 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+)
+
+const good = `{
+  "version": 1, "name": "x", "expect": ["P1"],
+  "members": 3, "agents": 2, "syncs": 4,
+  "lease_ttl": "1s", "safety_margin": "300ms", "quiet": "1s", "seed": 1,
+  "steps": [{"at": "1s", "fault": "isolate", "target": "owner of sync-2", "for": "2s"}]
+}`
+
+func TestDecodeRoundTrip(t *testing.T) {
+	sc, err := Decode([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Decode(sc.Encode())
+	if err != nil {
+		t.Fatalf("an encoded scenario does not decode: %v", err)
+	}
+	if string(again.Encode()) != string(sc.Encode()) {
+		t.Fatalf("round trip changed the scenario:\n%s\n%s", sc.Encode(), again.Encode())
+	}
+}
+
+// TestDecodeRejects: every malformed scenario is refused with a message that
+// names what is wrong and what would be right.
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct{ name, from, to, want string }{
+		{"unknown field", `"seed": 1,`, `"seed": 1, "sedd": 2,`, `unknown field "sedd"`},
+		{"unknown fault", `"fault": "isolate"`, `"fault": "explode"`, `"fault" "explode" is unknown; known faults are crash, isolate`},
+		{"bad duration", `"quiet": "1s"`, `"quiet": "soon"`, `"soon" is not a duration; write it like "1.5s"`},
+		{"duration as a number", `"quiet": "1s"`, `"quiet": 1`, `a duration is a string such as "1.5s"`},
+		{"agent that cannot exist", `"owner of sync-2"`, `"agent-7"`, `target "agent-7" does not exist; the scenario has agents 1 to 2`},
+		{"sync that cannot exist", `"owner of sync-2"`, `"owner of sync-9"`, `target "owner of sync-9" does not exist; the scenario has syncs 1 to 4`},
+		{"malformed target", `"owner of sync-2"`, `"the boss"`, `target "the boss" is not one of`},
+		{"fractional TTL", `"lease_ttl": "1s"`, `"lease_ttl": "1500ms"`, `"lease_ttl" is 1.5s; etcd grants whole seconds`},
+		{"margin too large", `"safety_margin": "300ms"`, `"safety_margin": "900ms"`, `"safety_margin" is 900ms; it must be above 0 and below two thirds`},
+		{"newer version", `"version": 1`, `"version": 9`, `"version" 9 is newer than this syncsim reads (up to 1)`},
+		{"unknown property", `["P1"]`, `["P9"]`, `"expect" names "P9"`},
+		{"isolate forever", `, "for": "2s"`, ``, `an "isolate" step needs "for"`},
+		{"syntax", `"members": 3,`, `"members": 3`, `line 3`},
+		{"trailing data", "\n}", "\n}{}", `unexpected data after the scenario object`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(good, tt.from) {
+				t.Fatalf("fixture lacks %q", tt.from)
+			}
+			_, err := Decode([]byte(strings.Replace(good, tt.from, tt.to, 1)))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+}
