@@ -22,11 +22,12 @@ type fleet struct {
 	mu        sync.Mutex
 	active    map[string]string // sync -> agent working on it
 	committed map[string]int    // sync -> last committed checkpoint
+	maybe     map[string]int    // sync -> a later checkpoint whose commit had an unknown outcome
 	problems  []string
 }
 
 func newFleet() *fleet {
-	return &fleet{active: map[string]string{}, committed: map[string]int{}}
+	return &fleet{active: map[string]string{}, committed: map[string]int{}, maybe: map[string]int{}}
 }
 
 func (f *fleet) syncer(id string) agent.Syncer { return fleetSyncer{f, id} }
@@ -43,9 +44,10 @@ func (s fleetSyncer) Run(ctx context.Context, w *agent.Work) error {
 		f.problems = append(f.problems, fmt.Sprintf("%s started %s while %s worked on it", s.id, w.Sync, other))
 	}
 	resumed, _ := strconv.Atoi(string(w.Checkpoint))
-	if resumed != f.committed[w.Sync] {
+	if resumed != f.committed[w.Sync] && resumed != f.maybe[w.Sync] {
 		f.problems = append(f.problems, fmt.Sprintf("%s resumed %s from %d, but %d was committed", s.id, w.Sync, resumed, f.committed[w.Sync]))
 	}
+	f.committed[w.Sync] = resumed
 	f.active[w.Sync] = s.id
 	f.mu.Unlock()
 	defer func() {
@@ -60,12 +62,16 @@ func (s fleetSyncer) Run(ctx context.Context, w *agent.Work) error {
 			return nil
 		case <-time.After(5 * time.Millisecond):
 		}
-		if err := w.Commit(ctx, []byte(strconv.Itoa(n+1))); err == nil {
+		err := w.Commit(ctx, []byte(strconv.Itoa(n+1)))
+		f.mu.Lock()
+		switch {
+		case err == nil:
 			n++
-			f.mu.Lock()
 			f.committed[w.Sync] = n
-			f.mu.Unlock()
+		case errors.Is(err, agent.ErrUnknownOutcome):
+			f.maybe[w.Sync] = n + 1 // it may have been stored
 		}
+		f.mu.Unlock()
 	}
 }
 
