@@ -129,16 +129,19 @@ func (inc *incarnation) work(w *worker, definition []byte) {
 
 	ctx, cancel := context.WithCancel(inc.ctx)
 	defer cancel()
-	returned := make(chan error, 1)
-	go func() { returned <- inc.cfg.Syncer.Run(ctx, work) }()
+	returned := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(returned)
+		runErr = inc.cfg.Syncer.Run(ctx, work)
+	}()
 	select {
 	case <-w.stop:
 	case <-inc.ctx.Done():
-	case err := <-returned:
+	case <-returned:
 		// The Syncer gave up on its own; it has stopped, so release and let
 		// the next reconcile start it again.
-		inc.cfg.Logger.Warn("syncer returned", "sync", w.sync, "err", err)
-		returned <- err
+		inc.cfg.Logger.Warn("syncer returned", "sync", w.sync, "err", runErr)
 	}
 	cancel()
 	select {

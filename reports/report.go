@@ -154,3 +154,12 @@ func markdown(r Run, s Summary) string {
 		"- %s\n", strings.Join(logs, ", "))
 	return b.String()
 }
+
+// Dir is where reports go unless a flag says otherwise: $SYNCSIM_REPORTS, or
+// syncsim-reports in the working directory (ignored by git).
+func Dir() string {
+	if d := os.Getenv("SYNCSIM_REPORTS"); d != "" {
+		return d
+	}
+	return "syncsim-reports"
+}

@@ -2,20 +2,22 @@ package scenarios
 
 import (
 	"context"
-	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/sim"
 )
 
-// reportsDir is where failing runs leave their reports: $SYNCSIM_REPORTS, or
-// syncsim-reports at the top of the repository.
+// reportsDir is where failing runs leave their reports: reports.Dir(), a
+// relative one taken from the top of the repository rather than this package.
 func reportsDir() string {
-	if d := os.Getenv("SYNCSIM_REPORTS"); d != "" {
-		return sim.Abs(d)
+	d := reports.Dir()
+	if !filepath.IsAbs(d) {
+		d = filepath.Join("..", d)
 	}
-	return sim.Abs("../syncsim-reports")
+	return sim.Abs(d)
 }
 
 func TestCatalogueDecodes(t *testing.T) {

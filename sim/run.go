@@ -79,7 +79,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	}
 	defer t.do(func() { cluster.Terminate(t) })
 
-	w := &world{setup: setup, opts: opts, dir: dir, rec: newRecorder(), procs: map[string]*proc{}}
+	w := &world{setup: setup, opts: opts, dir: dir, rec: newRecorder(), procs: map[string]*proc{}, lives: map[string]int{}}
 	for _, m := range cluster.Members {
 		w.members = append(w.members, m.GRPCURL)
 	}
@@ -131,7 +131,7 @@ type world struct {
 
 	mu    sync.Mutex
 	procs map[string]*proc // the current process of each agent
-	lives map[string]int
+	lives map[string]int   // how many processes each agent has had
 }
 
 // proc is one running agent process.
@@ -140,7 +140,8 @@ type proc struct {
 	link   *link
 	client *clientv3.Client
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when the System returned, with its error in err
+	err    error
 	dead   atomic.Bool
 	log    *buffer
 }
@@ -149,9 +150,6 @@ type proc struct {
 func (w *world) start(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.lives == nil {
-		w.lives = map[string]int{}
-	}
 	w.lives[id]++
 	l, err := newLink(w.dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.members)
 	if err != nil {
@@ -172,7 +170,7 @@ func (w *world) start(id string) error {
 	if old := w.procs[id]; old != nil {
 		log = old.log // one log per agent across its lives
 	}
-	p := &proc{id: id, link: l, client: client, done: make(chan error, 1), log: log}
+	p := &proc{id: id, link: l, client: client, done: make(chan struct{}), log: log}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	cfg := agent.Config{
@@ -187,7 +185,10 @@ func (w *world) start(id string) error {
 	}
 	w.procs[id] = p
 	w.rec.record(model.Event{Kind: model.AgentStart, Agent: id})
-	go func() { p.done <- w.opts.System(ctx, cfg) }()
+	go func() {
+		defer close(p.done)
+		p.err = w.opts.System(ctx, cfg)
+	}()
 	return nil
 }
 
@@ -205,24 +206,27 @@ func (w *world) crash(p *proc) {
 // stop stops p gracefully and waits for it.
 func (w *world) stop(p *proc) {
 	p.cancel()
-	w.wait(p)
+	if w.wait(p) {
+		stopped := model.Event{Kind: model.AgentStop, Agent: p.id}
+		if p.err != nil {
+			stopped.Detail = "returned: " + p.err.Error()
+		}
+		w.rec.record(stopped)
+	}
 	p.client.Close()
 	p.link.close()
-	w.rec.record(model.Event{Kind: model.AgentStop, Agent: p.id})
 }
 
 // wait waits for p's System to return, bounded so a hung agent cannot hang
-// the harness; a hang is recorded.
-func (w *world) wait(p *proc) {
+// the harness; a hang is recorded and reported as false.
+func (w *world) wait(p *proc) bool {
 	limit := 2*w.setup.LeaseTTL.Std() + 5*time.Second
 	select {
-	case err := <-p.done:
-		if err != nil {
-			w.rec.record(model.Event{Kind: model.AgentStop, Agent: p.id, Detail: "returned: " + err.Error()})
-		}
-		p.done <- err // keep the answer for a later wait
+	case <-p.done:
+		return true
 	case <-time.After(limit):
 		w.rec.record(model.Event{Kind: model.Skipped, Agent: p.id, Detail: fmt.Sprintf("%s did not return within %v of being stopped", p.id, limit)})
+		return false
 	}
 }
 

@@ -8,16 +8,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 
 	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/scenarios"
 	"github.com/syncsim/syncsim/sim"
 )
@@ -74,17 +73,10 @@ func list(stdout io.Writer) int {
 	return exitPass
 }
 
-func reportsDefault() string {
-	if d := os.Getenv("SYNCSIM_REPORTS"); d != "" {
-		return d
-	}
-	return "syncsim-reports"
-}
-
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", reportsDefault(), "directory for run reports (also $SYNCSIM_REPORTS)")
+	out := fs.String("out", reports.Dir(), "directory for run reports (also $SYNCSIM_REPORTS)")
 	failuresOnly := fs.Bool("failures-only", false, "write reports only for runs that did not pass")
 	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
 	fs.Usage = func() {
@@ -175,26 +167,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	path := fs.Arg(0)
-	var expect []model.Property
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		sc, err := scenarios.Load(filepath.Join(path, "scenario.json"))
-		if err != nil {
-			fmt.Fprintf(stderr, "syncsim check: %v\n", err)
-			return exitUsage
-		}
-		expect = sc.Expect
-		path = filepath.Join(path, "history.json")
-	}
-	h, err := model.ReadHistory(path)
+	v, err := reports.Recheck(fs.Arg(0))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			err = fmt.Errorf("%s does not exist; give a report directory or its history.json", path)
-		}
 		fmt.Fprintf(stderr, "syncsim check: %v\n", err)
 		return exitUsage
 	}
-	v := model.Check(h, model.Options{Expect: expect})
 	fmt.Fprintln(stdout, v)
 	for _, r := range v.Results {
 		fmt.Fprintf(stdout, "  %s: %s\n", r.Property, r.Summary)
