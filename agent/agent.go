@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,10 +58,13 @@ var (
 	ErrWorkerStuck = errors.New("a worker did not stop")
 )
 
+// DefaultPrefix is the key prefix when none is configured.
+const DefaultPrefix = "/syncagent/"
+
 // Config configures an agent. Client, ID and Syncer are required.
 type Config struct {
 	Client *clientv3.Client
-	// Prefix is the key prefix everything lives under; default "/syncagent/".
+	// Prefix is the key prefix everything lives under; default DefaultPrefix.
 	Prefix string
 	// ID names the agent; at most one live agent per ID.
 	ID string
@@ -90,12 +94,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Syncer == nil {
 		return c, errors.New("agent: Config.Syncer is required")
 	}
-	if c.Prefix == "" {
-		c.Prefix = "/syncagent/"
-	}
-	if !strings.HasSuffix(c.Prefix, "/") {
-		c.Prefix += "/"
-	}
+	c.Prefix = withSlash(cmp.Or(c.Prefix, DefaultPrefix))
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 10 * time.Second
 	}

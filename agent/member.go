@@ -39,30 +39,23 @@ func (inc *incarnation) member() {
 	resync := time.NewTicker(inc.cfg.LeaseTTL)
 	defer resync.Stop()
 
-	workers := map[string]*worker{}
-	exited := make(chan string)
-	stop := func(w *worker) {
-		if !w.stopping {
-			w.stopping = true
-			close(w.stop)
-		}
-	}
+	m := &members{inc: inc, workers: map[string]*worker{}, invalid: map[string]int64{}, exited: make(chan string)}
 	for {
-		if err := inc.reconcile(workers, stop, exited); err != nil {
+		if err := m.reconcile(); err != nil {
 			inc.cfg.Logger.Debug("cannot list assignments; retrying", "err", err)
 			wake.poke()
 		}
 		select {
 		case <-inc.ctx.Done():
-			for _, w := range workers {
-				stop(w)
+			for _, w := range m.workers {
+				w.halt()
 			}
-			for len(workers) > 0 {
-				delete(workers, <-exited)
+			for len(m.workers) > 0 {
+				delete(m.workers, <-m.exited)
 			}
 			return
-		case name := <-exited:
-			delete(workers, name)
+		case name := <-m.exited:
+			delete(m.workers, name)
 		case <-wake:
 			wake.debounce(inc.ctx)
 		case <-resync.C:
@@ -70,9 +63,26 @@ func (inc *incarnation) member() {
 	}
 }
 
-// reconcile starts a worker for every sync assigned here and stops the others,
-// and any whose definition changed (it restarts once stopped).
-func (inc *incarnation) reconcile(workers map[string]*worker, stop func(*worker), exited chan<- string) error {
+// members is the member loop's state; only that loop touches it.
+type members struct {
+	inc     *incarnation
+	workers map[string]*worker
+	invalid map[string]int64 // sync -> mod revision of a definition already reported invalid
+	exited  chan string
+}
+
+// halt tells the worker to stop; it releases once its Syncer returned.
+func (w *worker) halt() {
+	if !w.stopping {
+		w.stopping = true
+		close(w.stop)
+	}
+}
+
+// reconcile starts a worker for every valid sync assigned here and stops the
+// others, and any whose definition changed (it restarts once stopped).
+func (m *members) reconcile() error {
+	inc := m.inc
 	ctx, cancel := inc.request()
 	defer cancel()
 	resp, err := inc.cfg.Client.Txn(ctx).Then(
@@ -94,24 +104,33 @@ func (inc *incarnation) reconcile(workers map[string]*worker, stop func(*worker)
 		if !mine[sync] {
 			continue
 		}
+		if err := ValidDefinition(kv.Value); err != nil {
+			if m.invalid[sync] != kv.ModRevision {
+				m.invalid[sync] = kv.ModRevision
+				inc.cfg.Logger.Error("skipping sync with an invalid definition", "sync", sync, "err", err)
+				inc.observe(Event{Kind: InvalidSync, Sync: sync, Err: err})
+			}
+			continue
+		}
+		delete(m.invalid, sync)
 		wanted[sync] = true
-		w, running := workers[sync]
+		w, running := m.workers[sync]
 		switch {
 		case !running && inc.trusted():
 			w = &worker{sync: sync, defRev: kv.ModRevision, stop: make(chan struct{})}
-			workers[sync] = w
+			m.workers[sync] = w
 			def := kv.Value
 			inc.spawn(func() {
-				defer func() { exited <- sync }()
+				defer func() { m.exited <- sync }()
 				inc.work(w, def)
 			})
 		case running && w.defRev != kv.ModRevision:
-			stop(w)
+			w.halt()
 		}
 	}
-	for sync, w := range workers {
+	for sync, w := range m.workers {
 		if !wanted[sync] {
-			stop(w)
+			w.halt()
 		}
 	}
 	return nil
@@ -160,6 +179,7 @@ func (inc *incarnation) work(w *worker, definition []byte) {
 func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok bool) {
 	key, assign := inc.k.claim(w.sync), inc.k.assign(w.sync)
 	retry := backoff{min: 20 * time.Millisecond, max: inc.cfg.RequestTimeout}
+	began := time.Now()
 	for {
 		select {
 		case <-w.stop:
@@ -189,7 +209,7 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: fmt.Errorf("%w: %w", ErrUnknownOutcome, err)})
 			// Resolve the unknown outcome by reading, never by retrying blindly.
 			if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
-				inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token})
+				inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
 				return token, checkpoint, true
 			}
 			retry.sleep(inc.ctx)
@@ -198,7 +218,7 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 			if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) > 0 {
 				checkpoint = kvs[0].Value
 			}
-			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token})
+			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
 			return token, checkpoint, true
 		default:
 			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: ErrFenced})
@@ -209,6 +229,7 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 			if held[0].Lease == int64(inc.lease) {
 				// Ours, from an earlier worker whose release is unknown: resume it.
 				if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
+					inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
 					return token, checkpoint, true
 				}
 				retry.sleep(inc.ctx)
@@ -286,24 +307,49 @@ func (inc *incarnation) release(sync string, token int64) {
 	}
 }
 
-// commit stores a checkpoint under the claim with token.
-func (inc *incarnation) commit(ctx context.Context, sync string, token int64, checkpoint []byte) error {
+// commit stores a checkpoint under the claim with token. An unknown outcome
+// is resolved by reading, while the caller still wants an answer.
+func (inc *incarnation) commit(ctx context.Context, sync string, token int64, checkpoint []byte) (err error) {
+	began := time.Now()
+	defer func() {
+		inc.observe(Event{Kind: Committed, Sync: sync, Token: token, Elapsed: time.Since(began), Err: err})
+	}()
 	if !inc.trusted() {
 		return ErrFenced
 	}
-	ctx, cancel := context.WithTimeout(ctx, inc.cfg.RequestTimeout)
-	defer cancel()
-	resp, err := inc.cfg.Client.Txn(ctx).
+	rctx, cancel := context.WithTimeout(ctx, inc.cfg.RequestTimeout)
+	resp, err := inc.cfg.Client.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(inc.k.claim(sync)), "=", token)).
 		Then(clientv3.OpPut(inc.k.checkpoint(sync), string(checkpoint))).
 		Commit()
-	if err != nil {
+	cancel()
+	switch {
+	case err == nil && resp.Succeeded:
+		return nil
+	case err == nil:
+		return ErrFenced
+	case ctx.Err() != nil || !inc.trusted():
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
-	if !resp.Succeeded {
-		return ErrFenced
+	// While the claim is ours nobody else writes the checkpoint, so it
+	// holds our value if and only if our write (or an equal one) took effect.
+	rctx, cancel = context.WithTimeout(ctx, inc.cfg.RequestTimeout)
+	defer cancel()
+	read, rerr := inc.cfg.Client.Txn(rctx).Then(
+		clientv3.OpGet(inc.k.claim(sync)),
+		clientv3.OpGet(inc.k.checkpoint(sync)),
+	).Commit()
+	if rerr != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
-	return nil
+	claim, stored := read.Responses[0].GetResponseRange().Kvs, read.Responses[1].GetResponseRange().Kvs
+	if len(claim) == 0 || claim[0].CreateRevision != token {
+		return fmt.Errorf("%w: %w (and the claim is gone)", ErrUnknownOutcome, err)
+	}
+	if len(stored) > 0 && string(stored[0].Value) == string(checkpoint) {
+		return nil
+	}
+	return fmt.Errorf("checkpoint not stored, safe to retry: %w", err)
 }
 
 func (inc *incarnation) observe(e Event) {

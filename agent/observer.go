@@ -1,5 +1,7 @@
 package agent
 
+import "time"
+
 // Observer receives the agent's events as they happen. Observe must not block:
 // it is called on the agent's hot paths.
 type Observer interface {
@@ -19,6 +21,8 @@ const (
 	LeaderLost   EventKind = "leader-lost"   // stopped acting as leader of term Token
 	Rebalanced   EventKind = "rebalanced"    // the leader wrote Moves assignment changes
 	Fenced       EventKind = "fenced"        // the incarnation stopped trusting its lease (Err says why)
+	Committed    EventKind = "committed"     // a checkpoint commit answered: Err nil, ErrFenced (rejected), or unknown
+	InvalidSync  EventKind = "invalid-sync"  // Sync's definition is not a JSON object; it is not run (Err says why)
 )
 
 // Event is one thing an agent did.
@@ -28,7 +32,10 @@ type Event struct {
 	Sync  string
 	Token int64
 	Moves int
-	Err   error
+	// Elapsed is how long the step took: for a successful ClaimDone, from
+	// the worker's first claim attempt (the handover latency this agent saw).
+	Elapsed time.Duration
+	Err     error
 }
 
 type nopObserver struct{}

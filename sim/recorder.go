@@ -115,6 +115,9 @@ var agentKinds = map[agent.EventKind]model.Kind{
 }
 
 func (o observer) Observe(e agent.Event) {
+	if e.Kind == agent.Committed {
+		return // the simulated Syncer records each commit with its call time
+	}
 	ev := model.Event{Kind: agentKinds[e.Kind], Agent: o.agent, Lease: e.Lease, Sync: e.Sync, Token: e.Token, Outcome: outcome(e.Err)}
 	if ev.Kind == "" {
 		ev.Kind = model.Kind(e.Kind)

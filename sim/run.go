@@ -91,9 +91,8 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	var syncs []string
 	for i := 1; i <= setup.Syncs; i++ {
 		syncs = append(syncs, SyncName(i))
-		key := opts.Prefix + "syncs/" + SyncName(i)
-		if _, err := operator.Put(ctx, key, fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
-			return nil, fmt.Errorf("create sync %s: %w", key, err)
+		if err := agent.AddSync(ctx, operator, opts.Prefix, SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
+			return nil, fmt.Errorf("create sync %s: %w", SyncName(i), err)
 		}
 	}
 

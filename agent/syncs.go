@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// ValidDefinition reports whether a sync definition is a JSON object, the
+// one thing the agent requires of it; what it means is the Syncer's business.
+func ValidDefinition(def []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(def, &obj); err != nil {
+		return fmt.Errorf("a sync definition must be a JSON object: %w", err)
+	}
+	return nil
+}
+
+// SyncStatus is what etcd says about one sync.
+type SyncStatus struct {
+	Name       string
+	Definition string
+	AssignedTo string // the agent the leader chose, "" if none yet
+	ClaimedBy  string // the agent holding the claim, "" if none
+	Token      int64  // the claim's fencing token
+	Checkpoint string
+}
+
+// AddSync creates or replaces a sync definition under prefix, as an operator
+// would. A replaced definition restarts the sync's worker.
+func AddSync(ctx context.Context, c *clientv3.Client, prefix, name, definition string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("sync name %q must be non-empty and contain no '/'", name)
+	}
+	if err := ValidDefinition([]byte(definition)); err != nil {
+		return err
+	}
+	_, err := c.Put(ctx, keys{withSlash(prefix)}.sync(name), definition)
+	return err
+}
+
+// RemoveSync deletes a sync definition; its owner stops working on it.
+func RemoveSync(ctx context.Context, c *clientv3.Client, prefix, name string) error {
+	resp, err := c.Delete(ctx, keys{withSlash(prefix)}.sync(name))
+	if err == nil && resp.Deleted == 0 {
+		return fmt.Errorf("no sync named %q under %s", name, prefix)
+	}
+	return err
+}
+
+// ListSyncs reads every sync with its assignment, claim and checkpoint at
+// one revision.
+func ListSyncs(ctx context.Context, c *clientv3.Client, prefix string) ([]SyncStatus, error) {
+	k := keys{withSlash(prefix)}
+	resp, err := c.Txn(ctx).Then(
+		clientv3.OpGet(k.syncs(), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend)),
+		clientv3.OpGet(k.assignments(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.claims(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.checkpoints(), clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*SyncStatus{}
+	var out []SyncStatus
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		out = append(out, SyncStatus{Name: name(k.syncs(), string(kv.Key)), Definition: string(kv.Value)})
+	}
+	for i := range out {
+		byName[out[i].Name] = &out[i]
+	}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		if s := byName[name(k.assignments(), string(kv.Key))]; s != nil {
+			s.AssignedTo = string(kv.Value)
+		}
+	}
+	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
+		if s := byName[name(k.claims(), string(kv.Key))]; s != nil {
+			s.ClaimedBy, s.Token = string(kv.Value), kv.CreateRevision
+		}
+	}
+	for _, kv := range resp.Responses[3].GetResponseRange().Kvs {
+		if s := byName[name(k.checkpoints(), string(kv.Key))]; s != nil {
+			s.Checkpoint = string(kv.Value)
+		}
+	}
+	return out, nil
+}
+
+func withSlash(prefix string) string {
+	if !strings.HasSuffix(prefix, "/") {
+		return prefix + "/"
+	}
+	return prefix
+}
