@@ -6,14 +6,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/tests/v3/framework/integration"
 	"go.uber.org/zap"
 
 	"github.com/syncsim/syncsim/agent"
@@ -47,9 +45,6 @@ type Result struct {
 // quiet window, stops everything, and returns the history. An error means
 // the harness itself could not run; anything the agents did is in the history.
 func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result, error) {
-	if err := setupProcess(); err != nil {
-		return nil, fmt.Errorf("prepare the etcd test framework: %w", err)
-	}
 	if opts.System == nil {
 		opts.System = agent.Run
 	}
@@ -57,32 +52,13 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	opts.CommitEvery = cmp.Or(opts.CommitEvery, 10*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
 
-	dir, err := os.MkdirTemp("", "syncsim-run-")
+	cluster, err := StartCluster(setup.Members)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	etcdLog := &buffer{}
-	t := newTB("syncsim", dir, etcdLog)
-	defer t.close()
+	defer cluster.Close()
 
-	var cluster *integration.Cluster
-	if err := t.do(func() {
-		cluster = integration.NewCluster(t, &integration.ClusterConfig{
-			Size:   setup.Members,
-			UseTCP: true, // unix sockets named after members would collide between clusters
-			// agents ping every second to notice dead connections
-			GRPCKeepAliveMinTime: 500 * time.Millisecond,
-		})
-	}); err != nil {
-		return nil, fmt.Errorf("start a %d-member etcd cluster: %w", setup.Members, err)
-	}
-	defer t.do(func() { cluster.Terminate(t) })
-
-	w := &world{setup: setup, opts: opts, dir: dir, rec: newRecorder(), procs: map[string]*proc{}, lives: map[string]int{}}
-	for _, m := range cluster.Members {
-		w.members = append(w.members, m.GRPCURL)
-	}
+	w := &world{setup: setup, opts: opts, dir: cluster.Dir, members: cluster.Endpoints(), rec: newRecorder(), procs: map[string]*proc{}, lives: map[string]int{}}
 	operator, err := clientv3.New(clientv3.Config{Endpoints: w.members, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("connect the operator client: %w", err)
@@ -113,7 +89,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	w.rec.record(model.Event{Kind: model.QuietEnd})
 	w.stopAll()
 
-	res := &Result{History: w.rec.history(), Logs: map[string][]byte{"etcd": etcdLog.bytes()}}
+	res := &Result{History: w.rec.history(), Logs: map[string][]byte{"etcd": cluster.Log()}}
 	for id, p := range w.procs {
 		res.Logs[id] = p.log.bytes()
 	}

@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.etcd.io/etcd/tests/v3/framework/integration"
+)
+
+// Cluster is an in-process etcd cluster. Several may run side by side.
+type Cluster struct {
+	// Dir is a scratch directory that lives as long as the cluster.
+	Dir string
+
+	t   *tb
+	c   *integration.Cluster
+	log *buffer
+}
+
+// StartCluster starts an in-process cluster of the given size and waits
+// until it serves.
+func StartCluster(members int) (*Cluster, error) {
+	if err := setupProcess(); err != nil {
+		return nil, fmt.Errorf("prepare the etcd test framework: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "syncsim-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, log: &buffer{}}
+	c.t = newTB("syncsim", dir, c.log)
+	if err := c.t.do(func() {
+		c.c = integration.NewCluster(c.t, &integration.ClusterConfig{
+			Size:   members,
+			UseTCP: true, // unix sockets named after members would collide between clusters
+			// agents ping every second to notice dead connections
+			GRPCKeepAliveMinTime: 500 * time.Millisecond,
+		})
+	}); err != nil {
+		c.t.close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start a %d-member etcd cluster: %w", members, err)
+	}
+	return c, nil
+}
+
+// Endpoints are the members' client URLs.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, m := range c.c.Members {
+		eps = append(eps, m.GRPCURL)
+	}
+	return eps
+}
+
+// Log is what the members logged so far.
+func (c *Cluster) Log() []byte { return c.log.bytes() }
+
+// Close stops every member and removes the cluster's files.
+func (c *Cluster) Close() {
+	c.t.do(func() { c.c.Terminate(c.t) })
+	c.t.close()
+	os.RemoveAll(c.Dir)
+}
