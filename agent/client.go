@@ -13,6 +13,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // ClientConfig says how to reach etcd: endpoints, optional TLS files and
@@ -27,8 +29,13 @@ type ClientConfig struct {
 	DialTimeout time.Duration
 }
 
-// ErrCredentials reports that etcd refused the user name and password.
-var ErrCredentials = errors.New("etcd refused the credentials")
+var (
+	// ErrCredentials reports that etcd refused the user name and password.
+	ErrCredentials = errors.New("etcd refused the credentials")
+	// ErrUnreachable reports that no endpoint answered in time; trying
+	// again later may succeed.
+	ErrUnreachable = errors.New("etcd unreachable")
+)
 
 // NewClient connects to etcd. With a user name it authenticates at once,
 // so wrong credentials are an error here (wrapping ErrCredentials) rather
@@ -56,13 +63,26 @@ func NewClient(cfg ClientConfig) (*clientv3.Client, error) {
 		DialTimeout: cmp.Or(cfg.DialTimeout, 5*time.Second),
 		Logger:      zap.NewNop(),
 	})
-	switch {
-	case err == nil:
-		return c, nil
-	case errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrAuthNotEnabled):
-		return nil, fmt.Errorf("%w: user %q at %s: %v", ErrCredentials, cfg.Username, strings.Join(cfg.Endpoints, ","), err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, fmt.Errorf("cannot reach etcd at %s within %v (is it running, and are the TLS settings right?): %w", strings.Join(cfg.Endpoints, ","), cmp.Or(cfg.DialTimeout, 5*time.Second), err)
+	dial := cmp.Or(cfg.DialTimeout, 5*time.Second)
+	where := strings.Join(cfg.Endpoints, ",")
+	unreachable := func(err error) error {
+		return fmt.Errorf("%w: no answer from %s within %v (is it running, and are the TLS settings right?): %v", ErrUnreachable, where, dial, err)
 	}
-	return nil, fmt.Errorf("connect to etcd at %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	switch {
+	case errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrAuthNotEnabled):
+		return nil, fmt.Errorf("%w: user %q at %s: %v", ErrCredentials, cfg.Username, where, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, unreachable(err)
+	case err != nil:
+		return nil, fmt.Errorf("connect to etcd at %s: %w", where, err)
+	}
+	// The connection is made lazily; one request shows whether anyone
+	// answers. Any answer, even "permission denied", means etcd is there.
+	ctx, cancel := context.WithTimeout(context.Background(), dial)
+	defer cancel()
+	if _, err := c.Get(ctx, "\x00", clientv3.WithCountOnly()); err != nil && (ctx.Err() != nil || status.Code(err) == codes.Unavailable) {
+		c.Close()
+		return nil, unreachable(err)
+	}
+	return c, nil
 }

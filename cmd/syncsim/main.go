@@ -34,6 +34,8 @@ commands:
   list                      list the scripted scenarios
   run [flags] NAME|FILE|all run scenarios against the reference agent
   check DIR|history.json    re-check a stored history offline
+  cluster [--members N]     start an in-process etcd cluster, print its endpoints,
+                            and serve until interrupted (to try cmd/syncagent)
 
 Run 'syncsim <command> -h' for a command's flags.
 Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "cluster":
+		return cluster(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -177,4 +181,26 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s: %s\n", r.Property, r.Summary)
 	}
 	return exitCode(v.Status)
+}
+
+func cluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	members := fs.Int("members", 3, "number of etcd members")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *members < 1 || *members > 7 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: syncsim cluster [--members 1..7]")
+		return exitUsage
+	}
+	c, err := sim.StartCluster(*members)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim cluster: %v\n", err)
+		return exitUndecided
+	}
+	defer c.Close()
+	fmt.Fprintf(stdout, "etcd endpoints: %s\n(interrupt to stop)\n", strings.Join(c.Endpoints(), ","))
+	<-ctx.Done()
+	return exitPass
 }
