@@ -191,3 +191,130 @@ func TestDuplicateIDIsRefused(t *testing.T) {
 		t.Fatal("a second agent with a live duplicate id was not refused")
 	}
 }
+
+// recorder is an Observer that keeps the events of the given kinds.
+type recorder struct {
+	mu     sync.Mutex
+	events []agent.Event
+}
+
+func (r *recorder) Observe(e agent.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) count(kind agent.EventKind) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDefinitionChangesRestartAndInvalidOnesAreSkipped: a changed
+// definition restarts the worker with the new one; a definition that is not
+// a JSON object is skipped and reported once, and its worker stops.
+func TestDefinitionChangesRestartAndInvalidOnesAreSkipped(t *testing.T) {
+	client := newCluster(t)
+	ctx := context.Background()
+	if err := agent.AddSync(ctx, client, "/t/", "s1", `{"v":1}`); err != nil {
+		t.Fatal(err)
+	}
+	defs := make(chan string, 10)
+	obs := &recorder{}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(actx, agent.Config{Client: client, Prefix: "/t/", ID: "a1", LeaseTTL: time.Second, SafetyMargin: 300 * time.Millisecond,
+			Syncer: syncerFunc(func(ctx context.Context, w *agent.Work) error {
+				defs <- string(w.Definition)
+				<-ctx.Done()
+				return nil
+			}), Observer: obs})
+	}()
+	defer func() { cancel(); <-done }()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-defs:
+			if got != want {
+				t.Fatalf("worker started with %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no worker started with %s", want)
+		}
+	}
+	expect(`{"v":1}`)
+	if err := agent.AddSync(ctx, client, "/t/", "s1", `{"v":2}`); err != nil {
+		t.Fatal(err)
+	}
+	expect(`{"v":2}`)
+
+	// An operator bypassing AddSync writes garbage.
+	if _, err := client.Put(ctx, "/t/syncs/s1", "not json"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the invalid definition is reported and its worker released", func() bool {
+		return obs.count(agent.InvalidSync) == 1 && obs.count(agent.ReleaseDone) == 2
+	})
+	time.Sleep(1200 * time.Millisecond) // a periodic resync must not report it again
+	if n := obs.count(agent.InvalidSync); n != 1 {
+		t.Fatalf("invalid definition reported %d times, want once", n)
+	}
+	select {
+	case d := <-defs:
+		t.Fatalf("a worker started on an invalid definition: %s", d)
+	default:
+	}
+}
+
+type syncerFunc func(ctx context.Context, w *agent.Work) error
+
+func (f syncerFunc) Run(ctx context.Context, w *agent.Work) error { return f(ctx, w) }
+
+// TestStuckWorkerKeepsItsClaim: a Syncer that ignores cancellation makes the
+// agent stop with ErrWorkerStuck without releasing the claim, so no other
+// agent can start the sync while the stuck worker may still run.
+func TestStuckWorkerKeepsItsClaim(t *testing.T) {
+	client := newCluster(t)
+	ctx := context.Background()
+	if err := agent.AddSync(ctx, client, "/t/", "s1", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{Client: client, Prefix: "/t/", ID: "a1", LeaseTTL: 3 * time.Second, SafetyMargin: 300 * time.Millisecond,
+			Syncer: syncerFunc(func(context.Context, *agent.Work) error {
+				started <- struct{}{}
+				<-release // ignores its context
+				return nil
+			})})
+	}()
+	<-started
+	if err := agent.RemoveSync(ctx, client, "/t/", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, agent.ErrWorkerStuck) {
+			t.Fatalf("Run returned %v, want ErrWorkerStuck", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent kept running with a stuck worker")
+	}
+	resp, err := client.Get(ctx, "/t/claims/s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 {
+		t.Fatal("the claim was released under a worker that had not stopped")
+	}
+}
