@@ -1,7 +1,7 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test vet race unit scenarios
+.PHONY: demo test vet race bench
 
 ## demo: run the scripted catalogue against the reference agent; print a summary and the reports' path
 demo:
@@ -18,3 +18,7 @@ vet:
 
 race:
 	$(GO) test -count=1 -race ./agent/... ./model/...
+
+## bench: the agent's figures (assignment speed, join convergence, handover, failover); takes about a minute
+bench:
+	$(GO) test -run XXX -bench . -benchtime=5x -benchmem ./agent/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -80,14 +81,16 @@ func (w *worker) halt() {
 }
 
 // reconcile starts a worker for every valid sync assigned here and stops the
-// others, and any whose definition changed (it restarts once stopped).
+// others, and any whose definition changed (it restarts once stopped). It
+// lists definitions keys only and reads the values of just the syncs it
+// starts, so a rebalance costs each agent little however large they are.
 func (m *members) reconcile() error {
 	inc := m.inc
 	ctx, cancel := inc.request()
 	defer cancel()
 	resp, err := inc.cfg.Client.Txn(ctx).Then(
 		clientv3.OpGet(inc.k.assignments(), clientv3.WithPrefix()),
-		clientv3.OpGet(inc.k.syncs(), clientv3.WithPrefix()),
+		clientv3.OpGet(inc.k.syncs(), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 	).Commit()
 	if err != nil {
 		return err
@@ -99,31 +102,16 @@ func (m *members) reconcile() error {
 		}
 	}
 	wanted := map[string]bool{}
+	var start []string
 	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
 		sync := name(inc.k.syncs(), string(kv.Key))
-		if !mine[sync] {
+		if !mine[sync] || m.invalid[sync] == kv.ModRevision {
 			continue
 		}
-		if err := ValidDefinition(kv.Value); err != nil {
-			if m.invalid[sync] != kv.ModRevision {
-				m.invalid[sync] = kv.ModRevision
-				inc.cfg.Logger.Error("skipping sync with an invalid definition", "sync", sync, "err", err)
-				inc.observe(Event{Kind: InvalidSync, Sync: sync, Err: err})
-			}
-			continue
-		}
-		delete(m.invalid, sync)
 		wanted[sync] = true
-		w, running := m.workers[sync]
-		switch {
+		switch w, running := m.workers[sync]; {
 		case !running && inc.trusted():
-			w = &worker{sync: sync, defRev: kv.ModRevision, stop: make(chan struct{})}
-			m.workers[sync] = w
-			def := kv.Value
-			inc.spawn(func() {
-				defer func() { m.exited <- sync }()
-				inc.work(w, def)
-			})
+			start = append(start, sync)
 		case running && w.defRev != kv.ModRevision:
 			w.halt()
 		}
@@ -132,6 +120,46 @@ func (m *members) reconcile() error {
 		if !wanted[sync] {
 			w.halt()
 		}
+	}
+	for batch := range slices.Chunk(start, maxOpsPerTxn) {
+		if err := m.start(ctx, batch, resp.Header.Revision); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start reads the definitions of syncs as of rev and starts a worker for
+// each valid one; an invalid one is reported once per revision and skipped.
+func (m *members) start(ctx context.Context, syncs []string, rev int64) error {
+	inc := m.inc
+	ops := make([]clientv3.Op, len(syncs))
+	for i, s := range syncs {
+		ops[i] = clientv3.OpGet(inc.k.sync(s), clientv3.WithRev(rev))
+	}
+	resp, err := inc.cfg.Client.Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		return err
+	}
+	for i, sync := range syncs {
+		kvs := resp.Responses[i].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			continue
+		}
+		kv := kvs[0]
+		if err := ValidDefinition(kv.Value); err != nil {
+			m.invalid[sync] = kv.ModRevision
+			inc.cfg.Logger.Error("skipping sync with an invalid definition", "sync", sync, "err", err)
+			inc.observe(Event{Kind: InvalidSync, Sync: sync, Err: err})
+			continue
+		}
+		delete(m.invalid, sync)
+		w := &worker{sync: sync, defRev: kv.ModRevision, stop: make(chan struct{})}
+		m.workers[sync] = w
+		inc.spawn(func() {
+			defer func() { m.exited <- sync }()
+			inc.work(w, kv.Value)
+		})
 	}
 	return nil
 }
