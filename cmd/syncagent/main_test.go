@@ -7,30 +7,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/syncsim/syncsim/sim"
 )
-
-// syncbuf is a bytes.Buffer safe for the agent's goroutines.
-type syncbuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncbuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncbuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,7 +59,7 @@ func TestRunAndOperate(t *testing.T) {
 
 	addr := freeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
-	logs := &syncbuf{}
+	logs := &bytes.Buffer{} // read only after run returned
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, append([]string{"run", "--id", "a1", "--lease-ttl", "1s", "--metrics-addr", addr, "--demo-every", "20ms"}, conn...), io.Discard, logs)
