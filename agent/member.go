@@ -40,7 +40,7 @@ func (inc *incarnation) member() {
 	resync := time.NewTicker(inc.cfg.LeaseTTL)
 	defer resync.Stop()
 
-	m := &members{inc: inc, workers: map[string]*worker{}, invalid: map[string]int64{}, exited: make(chan string)}
+	m := &memberState{inc: inc, workers: map[string]*worker{}, invalid: map[string]int64{}, exited: make(chan string)}
 	for {
 		if err := m.reconcile(); err != nil {
 			inc.cfg.Logger.Debug("cannot list assignments; retrying", "err", err)
@@ -64,8 +64,8 @@ func (inc *incarnation) member() {
 	}
 }
 
-// members is the member loop's state; only that loop touches it.
-type members struct {
+// memberState is the member loop's state; only that loop touches it.
+type memberState struct {
 	inc     *incarnation
 	workers map[string]*worker
 	invalid map[string]int64 // sync -> mod revision of a definition already reported invalid
@@ -84,7 +84,7 @@ func (w *worker) halt() {
 // others, and any whose definition changed (it restarts once stopped). It
 // lists definitions keys only and reads the values of just the syncs it
 // starts, so a rebalance costs each agent little however large they are.
-func (m *members) reconcile() error {
+func (m *memberState) reconcile() error {
 	inc := m.inc
 	ctx, cancel := inc.request()
 	defer cancel()
@@ -131,7 +131,7 @@ func (m *members) reconcile() error {
 
 // start reads the definitions of syncs as of rev and starts a worker for
 // each valid one; an invalid one is reported once per revision and skipped.
-func (m *members) start(ctx context.Context, syncs []string, rev int64) error {
+func (m *memberState) start(ctx context.Context, syncs []string, rev int64) error {
 	inc := m.inc
 	ops := make([]clientv3.Op, len(syncs))
 	for i, s := range syncs {
