@@ -36,6 +36,13 @@ type Work struct {
 	commit func(ctx context.Context, checkpoint []byte) error
 }
 
+// NewWork builds the Work for another agent implementation that hands
+// claimed syncs to a Syncer (such as the harness's); commit must store the
+// checkpoint only while the claim with token is current.
+func NewWork(sync string, definition []byte, token int64, checkpoint []byte, commit func(ctx context.Context, checkpoint []byte) error) *Work {
+	return &Work{Sync: sync, Definition: definition, Token: token, Checkpoint: checkpoint, commit: commit}
+}
+
 // Commit stores checkpoint if and only if this claim is still current. It
 // returns ErrFenced when the claim is gone (another agent may own the sync),
 // and an error wrapping ErrUnknownOutcome when etcd did not answer, in which

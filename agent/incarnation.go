@@ -159,24 +159,26 @@ func (inc *incarnation) trusted() bool {
 }
 
 // keepAlive renews the lease every TTL/3, remembering when each acknowledged
-// request was sent.
+// request was sent. A renewal that fails is retried soon, not at the next
+// slot: one lost packet must not cost a whole interval of trust.
 func (inc *incarnation) keepAlive() {
 	every := inc.cfg.LeaseTTL / 3
 	for inc.ctx.Err() == nil {
 		sent := time.Now()
-		ctx, cancel := context.WithTimeout(inc.ctx, every)
+		ctx, cancel := context.WithTimeout(inc.ctx, every/2)
 		resp, err := inc.cfg.Client.KeepAliveOnce(ctx, inc.lease)
 		cancel()
 		switch {
 		case err == nil:
 			inc.extend(sent, resp.TTL)
+			sleep(inc.ctx, time.Until(sent.Add(every)))
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			inc.fence(fmt.Errorf("lease %x expired", int64(inc.lease)))
 			return
 		default:
-			inc.cfg.Logger.Debug("keepalive failed", "err", err)
+			inc.cfg.Logger.Debug("keepalive failed; retrying", "err", err)
+			sleep(inc.ctx, every/10)
 		}
-		sleep(inc.ctx, time.Until(sent.Add(every)))
 	}
 }
 

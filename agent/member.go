@@ -171,8 +171,9 @@ func (inc *incarnation) work(w *worker, definition []byte) {
 	if !ok {
 		return
 	}
-	work := &Work{Sync: w.sync, Definition: definition, Token: token, Checkpoint: checkpoint}
-	work.commit = func(ctx context.Context, cp []byte) error { return inc.commit(ctx, w.sync, token, cp) }
+	work := NewWork(w.sync, definition, token, checkpoint, func(ctx context.Context, cp []byte) error {
+		return inc.commit(ctx, w.sync, token, cp)
+	})
 
 	ctx, cancel := context.WithCancel(inc.ctx)
 	defer cancel()
