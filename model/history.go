@@ -44,6 +44,7 @@ const (
 	AgentStart Kind = "agent-start" // an agent process started (Agent)
 	AgentStop  Kind = "agent-stop"  // it stopped gracefully
 	AgentCrash Kind = "agent-crash" // it was killed: connections cut, then cancelled
+	AgentExit  Kind = "agent-exit"  // it returned on its own (Detail: its error)
 	FaultStart Kind = "fault-start" // a fault began (Fault, Target, Detail)
 	FaultEnd   Kind = "fault-end"   // it was healed
 	Skipped    Kind = "skipped"     // a step could not run (Detail says why)

@@ -15,6 +15,10 @@ type Property string
 const (
 	ExclusiveWork Property = "P1" // at most one worker per sync at any instant
 
+	// Stable holds when no sync changes hands once the run is ready: for
+	// faults that a correct agent rides out (a blip shorter than its margin).
+	Stable Property = "stable"
+
 	// Complete is not a property of the agent but of the run: every step
 	// ran and every agent stopped when told. A run that did not go as
 	// written proves nothing either way, so it is undecided.
@@ -26,14 +30,19 @@ func (p Property) Describe() string {
 	switch p {
 	case ExclusiveWork:
 		return "exclusive work: for every sync, the work intervals of different workers never overlap"
+	case Stable:
+		return "stable: once every sync had an owner, no sync changed hands"
 	case Complete:
 		return "the run went as written: every step ran and every agent stopped when told"
 	}
 	return string(p)
 }
 
-// Properties lists every property this package checks.
+// Properties are the properties every scenario expects unless it says otherwise.
 var Properties = []Property{ExclusiveWork}
+
+// Expectable are the properties a scenario may name in "expect".
+var Expectable = []Property{ExclusiveWork, Stable}
 
 // Status is a checker's answer.
 type Status string
@@ -108,6 +117,9 @@ func Check(h History, opts Options) Verdict {
 	p1, info := CheckExclusiveWork(h, opts.Timeout)
 	v.Ownership = info
 	v.Results = append(v.Results, p1, checkComplete(h))
+	if slices.Contains(expect, Stable) {
+		v.Results = append(v.Results, checkStable(h))
+	}
 	v.Status = Pass
 	for i := range v.Results {
 		r := &v.Results[i]
@@ -148,4 +160,22 @@ func checkComplete(h History) Result {
 		return Result{Property: Complete, Status: Pass, Summary: "every step ran and every agent stopped when told"}
 	}
 	return Result{Property: Complete, Status: Undecided, Summary: "the run did not go as written, so it proves nothing: " + strings.Join(skipped, "; ")}
+}
+
+// checkStable finds the first worker started after the run was ready.
+func checkStable(h History) Result {
+	ready := Never
+	for _, e := range h.Events {
+		switch {
+		case e.Kind == Ready:
+			ready = e.Time
+		case e.Kind == QuietEnd:
+			return Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
+		case e.Kind == WorkStart && e.Time > ready:
+			return Result{Property: Stable, Status: Fail,
+				Summary:   fmt.Sprintf("%s started %s at %s, after the run was ready at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(ready)),
+				Violation: &Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time}}
+		}
+	}
+	return Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
 }

@@ -5,6 +5,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncsim/syncsim/agent"
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/sim"
 )
@@ -32,7 +34,10 @@ type Scenario struct {
 	Description string           `json:"description,omitempty"`
 	Expect      []model.Property `json:"expect"`
 	sim.Setup
-	Steps []sim.Step `json:"steps"`
+	// AllowQuorumLoss permits timelines that take a majority of the etcd
+	// members down at once; without it such a timeline is rejected.
+	AllowQuorumLoss bool       `json:"allow_quorum_loss,omitempty"`
+	Steps           []sim.Step `json:"steps"`
 }
 
 // Limits on the world a scenario may ask for.
@@ -119,32 +124,120 @@ func (sc *Scenario) Validate() error {
 		bad(`"safety_margin" is %v; it must be above 0 and below two thirds of "lease_ttl"`, m)
 	}
 	for _, p := range sc.Expect {
-		if !slices.Contains(model.Properties, p) {
-			bad(`"expect" names %q; known properties are %v`, p, model.Properties)
+		if !slices.Contains(model.Expectable, p) {
+			bad(`"expect" names %q; known properties are %v`, p, model.Expectable)
 		}
 	}
-	for i, s := range sc.Steps {
-		where := fmt.Sprintf(`"steps"[%d]`, i)
-		if _, ok := sim.Faults[s.Fault]; !ok {
-			bad(`%s: "fault" %q is unknown; known faults are %s`, where, s.Fault, knownFaults())
-		}
-		agent, ownerOf, err := s.Target.Parse()
-		switch {
-		case err != nil:
-			bad(`%s: %v`, where, err)
-		case agent > sc.Agents:
-			bad(`%s: target %q does not exist; the scenario has agents 1 to %d`, where, s.Target, sc.Agents)
-		case ownerOf > sc.Syncs:
-			bad(`%s: target %q does not exist; the scenario has syncs 1 to %d`, where, s.Target, sc.Syncs)
-		}
-		if s.Fault == sim.Isolate && s.For == 0 {
-			bad(`%s: an "isolate" step needs "for", how long the agent stays cut off`, where)
-		}
-	}
+	sc.validateSteps(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid scenario %q:\n  %s", sc.Name, strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// validateSteps checks each step against the world and the timeline as a
+// whole: targets that can exist, parameters that fit the fault, and never a
+// majority of members down at once unless the scenario allows it.
+func (sc *Scenario) validateSteps(bad func(string, ...any)) {
+	agents, syncs := sc.Agents, sc.Syncs
+	for _, s := range sc.Steps {
+		switch s.Fault {
+		case sim.Join:
+			agents++
+		case sim.AddSync:
+			if ref, err := sim.ParseTarget(sim.SyncTarget, s.Target); err == nil {
+				syncs = max(syncs, ref.N)
+			}
+		}
+	}
+	for i, s := range sc.Steps {
+		where := fmt.Sprintf(`"steps"[%d] (%s)`, i, s.Fault)
+		info, ok := sim.Faults[s.Fault]
+		if !ok {
+			bad(`"steps"[%d]: "fault" %q is unknown; known faults are %s`, i, s.Fault, knownFaults())
+			continue
+		}
+		ref, err := sim.ParseTarget(info.Target, s.Target)
+		switch {
+		case err != nil:
+			bad(`%s: %v`, where, err)
+		case info.Target == sim.AgentTarget && ref.Role == sim.Literal && ref.N > agents:
+			bad(`%s: target %q does not exist; the scenario has agents 1 to %d (counting joins)`, where, s.Target, agents)
+		case info.Target == sim.AgentTarget && ref.Role == sim.OwnerOf && ref.N > syncs,
+			info.Target == sim.SyncTarget && s.Fault != sim.AddSync && ref.N > syncs:
+			bad(`%s: target %q does not exist; the scenario has syncs 1 to %d (counting additions)`, where, s.Target, syncs)
+		case info.Target == sim.MemberTarget && ref.Role == sim.Literal && ref.N >= sc.Members:
+			bad(`%s: target %q does not exist; the cluster has members m0 to m%d`, where, s.Target, sc.Members-1)
+		}
+		if s.For > 0 && info.Heal == "" {
+			bad(`%s: "for" has no meaning: %s is over at once`, where, s.Fault)
+		}
+		if len(s.Members) > 0 && s.Fault != sim.Isolate {
+			bad(`%s: "members" goes only with "isolate"`, where)
+		}
+		for _, m := range s.Members {
+			if ref, err := sim.ParseTarget(sim.MemberTarget, m); err != nil || ref.Role != sim.Literal || ref.N >= sc.Members {
+				bad(`%s: "members" entry %q must name a member m0 to m%d`, where, m, sc.Members-1)
+			}
+		}
+		switch {
+		case s.Fault == sim.Delay && s.Latency == 0:
+			bad(`%s: "delay" needs "latency", such as "200ms"`, where)
+		case s.Fault != sim.Delay && (s.Latency != 0 || s.Jitter != 0):
+			bad(`%s: "latency" and "jitter" go only with "delay"`, where)
+		case s.Jitter > s.Latency:
+			bad(`%s: "jitter" %v exceeds "latency" %v`, where, s.Jitter, s.Latency)
+		}
+		if s.Definition != "" {
+			if s.Fault != sim.AddSync && s.Fault != sim.ChangeSync {
+				bad(`%s: "definition" goes only with "add-sync" and "change-sync"`, where)
+			} else if err := agent.ValidDefinition([]byte(s.Definition)); err != nil {
+				bad(`%s: "definition": %v`, where, err)
+			}
+		}
+	}
+	if down, at := sc.mostMembersDown(); !sc.AllowQuorumLoss && down > (sc.Members-1)/2 {
+		bad(`"steps": %d of %d members are down at %v, a majority; set "allow_quorum_loss" if that is the point`, down, sc.Members, at)
+	}
+}
+
+// mostMembersDown is the largest number of members out of the quorum at
+// once, and when. A fault without "for" lasts until the timeline ends.
+func (sc *Scenario) mostMembersDown() (int, time.Duration) {
+	var end time.Duration
+	for _, s := range sc.Steps {
+		end = max(end, s.At.Std()+s.For.Std())
+	}
+	type change struct {
+		at    time.Duration
+		delta int
+	}
+	var changes []change
+	for _, s := range sc.Steps {
+		if n := s.MembersDown(sc.Members); n > 0 {
+			until := end
+			if s.For > 0 {
+				until = s.At.Std() + s.For.Std()
+			}
+			changes = append(changes, change{s.At.Std(), n}, change{until, -n})
+		}
+	}
+	// At equal times, heals come first: a fault that starts as another ends
+	// does not overlap it.
+	slices.SortFunc(changes, func(a, b change) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		return cmp.Compare(a.delta, b.delta)
+	})
+	most, now, at := 0, 0, time.Duration(0)
+	for _, c := range changes {
+		now += c.delta
+		if now > most {
+			most, at = now, c.at
+		}
+	}
+	return most, at
 }
 
 func knownFaults() string {

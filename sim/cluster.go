@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"go.etcd.io/etcd/tests/v3/framework/integration"
@@ -62,4 +63,52 @@ func (c *Cluster) Close() {
 	c.t.do(func() { c.c.Terminate(c.t) })
 	c.t.close()
 	os.RemoveAll(c.Dir)
+}
+
+// size is the number of members.
+func (c *Cluster) size() int { return len(c.c.Members) }
+
+// leader returns the member that leads, if a running one does.
+func (c *Cluster) leader(down map[int]bool) (int, bool) {
+	for i, m := range c.c.Members {
+		if !down[i] && m.Server != nil && m.Server.Lead() == uint64(m.Server.MemberID()) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (c *Cluster) stopMember(i int) error {
+	return c.t.do(func() { c.c.Members[i].Stop(c.t) })
+}
+
+func (c *Cluster) restartMember(i int) error {
+	var err error
+	if terr := c.t.do(func() { err = c.c.Members[i].Restart(c.t) }); terr != nil {
+		return terr
+	}
+	return err
+}
+
+func (c *Cluster) pauseMember(i int)  { c.c.Members[i].Pause() }
+func (c *Cluster) resumeMember(i int) { c.c.Members[i].Resume() }
+
+// partition cuts every member of group off from every member outside it;
+// heal reconnects them.
+func (c *Cluster) partition(group []int, heal bool) error {
+	var others []*integration.Member
+	for i, m := range c.c.Members {
+		if !slices.Contains(group, i) {
+			others = append(others, m)
+		}
+	}
+	return c.t.do(func() {
+		for _, i := range group {
+			if heal {
+				c.c.Members[i].RecoverPartition(c.t, others...)
+			} else {
+				c.c.Members[i].InjectPartition(c.t, others...)
+			}
+		}
+	})
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"sync"
+	"time"
 
 	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.uber.org/zap"
@@ -12,6 +15,8 @@ import (
 // link is one agent's network: a proxy to each member, so the agent can be
 // cut off (or slowed) alone while the members still see each other.
 type link struct {
+	mu        sync.Mutex // the proxies change on reset
+	configs   []proxy.ServerConfig
 	proxies   []proxy.Server
 	endpoints []string
 }
@@ -26,22 +31,32 @@ func newLink(dir, name string, members []string) (*link, error) {
 			return nil, fmt.Errorf("member URL %q: %w", m, err)
 		}
 		sock := filepath.Join(dir, fmt.Sprintf("%s-m%d.sock", name, i))
-		p := proxy.NewServer(proxy.ServerConfig{
+		cfg := proxy.ServerConfig{
 			Logger: zap.NewNop(),
 			From:   url.URL{Scheme: "unix", Host: sock},
 			To:     url.URL{Scheme: "tcp", Host: to.Host},
-		})
-		select {
-		case <-p.Ready():
-		case err := <-p.Error():
+		}
+		p, err := startProxy(cfg)
+		if err != nil {
 			l.close()
 			return nil, fmt.Errorf("proxy to %s: %w", m, err)
 		}
-		go drain(p)
+		l.configs = append(l.configs, cfg)
 		l.proxies = append(l.proxies, p)
 		l.endpoints = append(l.endpoints, "unix://"+sock)
 	}
 	return l, nil
+}
+
+func startProxy(cfg proxy.ServerConfig) (proxy.Server, error) {
+	p := proxy.NewServer(cfg)
+	select {
+	case <-p.Ready():
+	case err := <-p.Error():
+		return nil, err
+	}
+	go drain(p)
+	return p, nil
 }
 
 // drain discards the proxy's transmission errors, which are expected under
@@ -56,23 +71,86 @@ func drain(p proxy.Server) {
 	}
 }
 
-// isolate drops everything between the agent and every member, both ways.
-func (l *link) isolate() {
-	for _, p := range l.proxies {
-		p.BlackholeTx()
-		p.BlackholeRx()
+// isolate drops everything between the agent and the given members (all
+// when none are given), both ways.
+func (l *link) isolate(members []int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, p := range l.proxies {
+		if len(members) == 0 || slices.Contains(members, i) {
+			p.BlackholeTx()
+			p.BlackholeRx()
+		}
 	}
 }
 
-func (l *link) heal() {
+func (l *link) reconnect() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, p := range l.proxies {
 		p.UnblackholeTx()
 		p.UnblackholeRx()
 	}
 }
 
+// delay slows both directions by latency ± jitter.
+func (l *link) delay(latency, jitter time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.proxies {
+		p.DelayTx(latency, jitter)
+		p.DelayRx(latency, jitter)
+	}
+}
+
+func (l *link) undelay() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.proxies {
+		p.UndelayTx()
+		p.UndelayRx()
+	}
+}
+
+// pause holds all traffic, both ways, until unpause.
+func (l *link) pause() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.proxies {
+		p.PauseTx()
+		p.PauseRx()
+	}
+}
+
+func (l *link) unpause() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.proxies {
+		p.UnpauseTx()
+		p.UnpauseRx()
+	}
+}
+
+// reset drops every connection at once: each proxy is closed and started
+// again at the same address, so the agent reconnects.
+func (l *link) reset() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, p := range l.proxies {
+		p.Close()
+		np, err := startProxy(l.configs[i])
+		if err != nil {
+			return err
+		}
+		l.proxies[i] = np
+	}
+	return nil
+}
+
 // close cuts every connection and stops listening.
 func (l *link) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, p := range l.proxies {
 		p.Close()
 	}

@@ -3,7 +3,6 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -28,47 +27,92 @@ type Step struct {
 	// At is the offset from the moment every sync first had an owner.
 	At     Duration `json:"at"`
 	Fault  Fault    `json:"fault"`
-	Target Target   `json:"target"`
-	// For is how long the fault lasts before it is healed (an isolated agent
-	// reconnects, a crashed one restarts as a new incarnation); 0 means it
-	// is never healed.
+	Target Target   `json:"target,omitempty"`
+	// For is how long the fault lasts before it is healed; 0 means it is
+	// healed when the timeline ends, before the quiet window.
 	For Duration `json:"for,omitempty"`
+
+	// Members limits "isolate" to these members (default: all of them).
+	Members []Target `json:"members,omitempty"`
+	// Latency and Jitter parameterise "delay": each direction is delayed by
+	// Latency ± Jitter.
+	Latency Duration `json:"latency,omitempty"`
+	Jitter  Duration `json:"jitter,omitempty"`
+	// Definition is the new definition for "add-sync" and "change-sync"
+	// (default: a JSON object naming the sync and the step).
+	Definition string `json:"definition,omitempty"`
 }
 
 // Fault names a kind of fault.
 type Fault string
 
+// The faults. Agent faults take an agent target, member faults a member
+// target, sync faults a sync target.
 const (
-	Isolate Fault = "isolate" // cut the agent off from every etcd member
-	Crash   Fault = "crash"   // kill the agent: connections cut first, then cancelled; no release, no revoke
+	Isolate       Fault = "isolate"        // cut the agent off from etcd members (Members, default all)
+	Delay         Fault = "delay"          // slow the agent's traffic by Latency ± Jitter each way
+	Disconnect    Fault = "disconnect"     // drop the agent's connections at once; it reconnects
+	Crash         Fault = "crash"          // kill the agent: connections cut first, then cancelled; no release, no revoke
+	Stop          Fault = "stop"           // stop the agent gracefully
+	Pause         Fault = "pause"          // freeze the agent's network and workers (see Faults)
+	Join          Fault = "join"           // start a new agent, named after the last one
+	MemberCrash   Fault = "member-crash"   // stop an etcd member, keeping its data
+	MemberPause   Fault = "member-pause"   // freeze an etcd member
+	MemberIsolate Fault = "member-isolate" // cut an etcd member off from its peers
+	Split         Fault = "split"          // cut the largest minority, holding the target, off from the rest
+	Compact       Fault = "compact"        // compact etcd's history at the current revision
+	AddSync       Fault = "add-sync"       // an operator adds the sync
+	RemoveSync    Fault = "remove-sync"    // an operator removes the sync
+	ChangeSync    Fault = "change-sync"    // an operator changes the sync's definition
 )
 
-// Faults describes every fault the executor knows.
-var Faults = map[Fault]string{
-	Isolate: "cut the target agent off from every etcd member; healed after 'for'",
-	Crash:   "kill the target agent abruptly (no release, no revoke); restarted as a new incarnation after 'for', if given",
+// TargetKind says what a fault acts on.
+type TargetKind int
+
+const (
+	NoTarget TargetKind = iota
+	AgentTarget
+	MemberTarget
+	SyncTarget
+)
+
+// FaultInfo describes a fault.
+type FaultInfo struct {
+	Target TargetKind
+	// Heal says what healing does; "" for faults that are over at once.
+	Heal string
+	Doc  string
 }
 
-// Target names an agent, directly ("agent-2") or by role: "owner of sync-3"
-// (the agent working on sync-3 when the step runs) or "leader" (the leader
-// agent). The executor records what each resolved to.
-type Target string
+// Faults describes every fault the executor knows.
+var Faults = map[Fault]FaultInfo{
+	Isolate:    {AgentTarget, "reconnect", "cut the agent off from every member, or from \"members\""},
+	Delay:      {AgentTarget, "remove the delay", "delay the agent's traffic by \"latency\" ± \"jitter\" each way"},
+	Disconnect: {AgentTarget, "", "drop the agent's connections; it reconnects"},
+	Crash:      {AgentTarget, "restart as a new incarnation", "kill the agent abruptly: connections cut, then cancelled; no release, no revoke"},
+	Stop:       {AgentTarget, "restart as a new incarnation", "stop the agent gracefully"},
+	Pause: {AgentTarget, "resume where it was", "freeze the agent's network and its workers at their next step " +
+		"(the agent's own timers keep running, so it may fence itself meanwhile)"},
+	Join:          {NoTarget, "", "start a new agent, named agent-N after the last one"},
+	MemberCrash:   {MemberTarget, "restart it with its data", "stop an etcd member"},
+	MemberPause:   {MemberTarget, "resume it", "freeze an etcd member"},
+	MemberIsolate: {MemberTarget, "reconnect it", "cut an etcd member off from its peers"},
+	Split:         {MemberTarget, "reconnect them", "cut the target and the lowest-numbered other members, a minority, off from the majority"},
+	Compact:       {NoTarget, "", "compact etcd's history at the current revision"},
+	AddSync:       {SyncTarget, "", "an operator adds the sync (\"definition\" optional)"},
+	RemoveSync:    {SyncTarget, "", "an operator removes the sync"},
+	ChangeSync:    {SyncTarget, "", "an operator changes the sync's definition (\"definition\" optional)"},
+}
 
-// Parse checks the target's form and returns the agent number or the sync
-// number it names (0 for "leader").
-func (t Target) Parse() (agent, ownerOf int, err error) {
-	s := string(t)
-	if s == "leader" {
-		return 0, 0, nil
+// MembersDown is how many etcd members the fault takes out of the quorum.
+func (s Step) MembersDown(members int) int {
+	switch s.Fault {
+	case MemberCrash, MemberPause, MemberIsolate:
+		return 1
+	case Split:
+		return (members - 1) / 2
 	}
-	if rest, ok := strings.CutPrefix(s, "owner of "); ok {
-		if _, err := fmt.Sscanf(rest, "sync-%d", &ownerOf); err == nil && ownerOf > 0 && SyncName(ownerOf) == rest {
-			return 0, ownerOf, nil
-		}
-	} else if _, err := fmt.Sscanf(s, "agent-%d", &agent); err == nil && agent > 0 && AgentName(agent) == s {
-		return agent, 0, nil
-	}
-	return 0, 0, fmt.Errorf("target %q is not one of: \"agent-N\", \"owner of sync-N\", \"leader\"", s)
+	return 0
 }
 
 // Duration is a time.Duration written as a Go duration string ("1.5s").

@@ -19,6 +19,8 @@ type syncer struct {
 	every time.Duration
 	// dead is set when the agent process crashed: it makes no effect after that.
 	dead *atomic.Bool
+	// frozen holds the worker at its next step while the agent is paused.
+	frozen *gate
 }
 
 func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
@@ -39,9 +41,11 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.frozen.wait() // even noticing the stop is a step
 			return nil
 		case <-tick.C:
 		}
+		s.frozen.wait()
 		if ctx.Err() != nil || s.dead.Load() {
 			continue
 		}

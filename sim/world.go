@@ -1,0 +1,227 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/syncsim/syncsim/agent"
+	"github.com/syncsim/syncsim/model"
+)
+
+// world is the state of one run.
+type world struct {
+	setup    Setup
+	opts     Options
+	cluster  *Cluster
+	operator *clientv3.Client
+	rec      *recorder
+
+	mu      sync.Mutex
+	procs   map[string]*proc // the current process of each agent
+	lives   map[string]int   // how many processes each agent has had
+	agents  int              // agents started so far, for naming joiners
+	down    map[int]Fault    // members out of the quorum, and why
+	pending []pending        // faults to heal when the timeline ends
+}
+
+// pending is a fault waiting for its heal.
+type pending struct {
+	fault  Fault
+	target string
+	heal   func()
+}
+
+func newWorld(setup Setup, opts Options, cluster *Cluster, operator *clientv3.Client) *world {
+	return &world{setup: setup, opts: opts, cluster: cluster, operator: operator, rec: newRecorder(),
+		procs: map[string]*proc{}, lives: map[string]int{}, down: map[int]Fault{}}
+}
+
+// proc is one running agent process.
+type proc struct {
+	id       string
+	link     *link
+	client   *clientv3.Client
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the System returned, with its error in err
+	err      error
+	dead     atomic.Bool // crashed: it makes no effect any more
+	stopping atomic.Bool // the harness asked it to stop
+	frozen   *gate       // closed while the agent is paused
+	log      *buffer
+}
+
+// join starts the next agent, named after the last one.
+func (w *world) join() error {
+	w.mu.Lock()
+	w.agents++
+	id := AgentName(w.agents)
+	w.mu.Unlock()
+	return w.start(id)
+}
+
+// start launches agent id as a new process on its own link.
+func (w *world) start(id string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lives[id]++
+	l, err := newLink(w.cluster.Dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.cluster.Endpoints())
+	if err != nil {
+		return fmt.Errorf("start the network of %s: %w", id, err)
+	}
+	client, err := clientv3.New(clientv3.Config{
+		Endpoints:            l.endpoints,
+		DialTimeout:          2 * time.Second,
+		DialKeepAliveTime:    time.Second,
+		DialKeepAliveTimeout: time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		l.close()
+		return fmt.Errorf("connect %s: %w", id, err)
+	}
+	log := &buffer{}
+	if old := w.procs[id]; old != nil {
+		log = old.log // one log per agent across its lives
+	}
+	p := &proc{id: id, link: l, client: client, done: make(chan struct{}), frozen: &gate{}, log: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	cfg := agent.Config{
+		Client:       client,
+		Prefix:       w.opts.Prefix,
+		ID:           id,
+		LeaseTTL:     w.setup.LeaseTTL.Std(),
+		SafetyMargin: w.setup.SafetyMargin.Std(),
+		Syncer:       &syncer{rec: w.rec, agent: id, every: w.opts.CommitEvery, dead: &p.dead, frozen: p.frozen},
+		Observer:     observer{rec: w.rec, agent: id},
+		Logger:       slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	w.procs[id] = p
+	w.rec.record(model.Event{Kind: model.AgentStart, Agent: id})
+	go func() {
+		defer close(p.done)
+		p.err = w.opts.System(ctx, cfg)
+		if !p.stopping.Load() {
+			exit := model.Event{Kind: model.AgentExit, Agent: id}
+			if p.err != nil {
+				exit.Detail = p.err.Error()
+			}
+			w.rec.record(exit)
+		}
+	}()
+	return nil
+}
+
+// live is the current process of agent id, if it is running.
+func (w *world) live(id string) (*proc, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.procs[id]
+	if p == nil || p.stopping.Load() {
+		return nil, false
+	}
+	select {
+	case <-p.done:
+		return nil, false
+	default:
+		return p, true
+	}
+}
+
+// crash kills p abruptly: its connections are cut before it is cancelled,
+// so it can neither release nor revoke, and it makes no effect afterwards.
+func (w *world) crash(p *proc) {
+	p.stopping.Store(true)
+	p.dead.Store(true)
+	p.link.close()
+	w.rec.record(model.Event{Kind: model.AgentCrash, Agent: p.id})
+	p.client.Close()
+	p.cancel()
+	p.frozen.open() // a killed process does not stay frozen
+	w.wait(p)
+}
+
+// stop stops p gracefully and waits for it.
+func (w *world) stop(p *proc) {
+	p.stopping.Store(true)
+	p.cancel()
+	if w.wait(p) {
+		stopped := model.Event{Kind: model.AgentStop, Agent: p.id}
+		if p.err != nil {
+			stopped.Detail = "returned: " + p.err.Error()
+		}
+		w.rec.record(stopped)
+	}
+	p.client.Close()
+	p.link.close()
+}
+
+// wait waits for p's System to return, bounded so a hung agent cannot hang
+// the harness; a hang is recorded and reported as false.
+func (w *world) wait(p *proc) bool {
+	limit := 2*w.setup.LeaseTTL.Std() + 5*time.Second
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(limit):
+		w.rec.record(model.Event{Kind: model.Skipped, Agent: p.id, Detail: fmt.Sprintf("%s did not return within %v of being stopped", p.id, limit)})
+		return false
+	}
+}
+
+// stopAll stops every agent process still running.
+func (w *world) stopAll() {
+	w.mu.Lock()
+	var live []*proc
+	for _, p := range w.procs {
+		if !p.stopping.Load() {
+			live = append(live, p)
+		}
+	}
+	w.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range live {
+		wg.Go(func() { w.stop(p) })
+	}
+	wg.Wait()
+}
+
+// gate holds goroutines while it is closed.
+type gate struct {
+	mu     sync.Mutex
+	closed chan struct{} // nil while open
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed == nil {
+		g.closed = make(chan struct{})
+	}
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed != nil {
+		close(g.closed)
+		g.closed = nil
+	}
+}
+
+// wait returns once the gate is open.
+func (g *gate) wait() {
+	g.mu.Lock()
+	ch := g.closed
+	g.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+}
