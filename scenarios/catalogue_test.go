@@ -27,8 +27,8 @@ func TestCatalogueDecodes(t *testing.T) {
 }
 
 // TestCatalogue runs every scripted scenario against the reference agent.
-// Each must pass, and must really have exercised its faults: every step ran
-// and at least one sync changed hands.
+// Each must pass, and must really have exercised its faults: every step
+// injected one.
 func TestCatalogue(t *testing.T) {
 	for _, sc := range Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
@@ -59,8 +59,5 @@ func assertExercised(t *testing.T, sc *Scenario, h model.History) {
 	}
 	if faults != len(sc.Steps) {
 		t.Errorf("%d of %d steps injected a fault", faults, len(sc.Steps))
-	}
-	if n := len(model.Intervals(h)); n <= sc.Syncs {
-		t.Errorf("%d work intervals for %d syncs: no sync changed hands", n, sc.Syncs)
 	}
 }
