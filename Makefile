@@ -7,9 +7,10 @@ GO ?= go
 demo:
 	$(GO) run ./cmd/syncsim run all
 
-## test: formatting, vet, race-checked unit tests, then every package's tests
+## test: formatting, vet, race-checked unit tests, every package's tests, a short fuzz of the scenario decoder
 test: vet race
 	$(GO) test -count=1 ./...
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 5s ./scenarios/
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -59,3 +59,27 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	}
 	return out, nil
 }
+
+// RunAll runs scenarios, at most parallel at once, and hands each result to
+// report in the order given, as soon as it and every one before it are done.
+func RunAll(ctx context.Context, scs []*Scenario, opts Options, parallel int, report func(*Scenario, *Outcome, error)) {
+	type result struct {
+		out *Outcome
+		err error
+	}
+	results := make([]chan result, len(scs))
+	slots := make(chan struct{}, max(parallel, 1))
+	for i, sc := range scs {
+		results[i] = make(chan result, 1)
+		go func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			out, err := Run(ctx, sc, opts)
+			results[i] <- result{out, err}
+		}()
+	}
+	for i, sc := range scs {
+		r := <-results[i]
+		report(sc, r.out, r.err)
+	}
+}

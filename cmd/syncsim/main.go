@@ -83,6 +83,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", reports.Dir(), "directory for run reports (also $SYNCSIM_REPORTS)")
 	failuresOnly := fs.Bool("failures-only", false, "write reports only for runs that did not pass")
 	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
+	parallel := fs.Int("parallel", 2, "scenarios to run at once")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...")
 		fs.PrintDefaults()
@@ -106,23 +107,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	root := sim.Abs(*out)
 	code := exitPass
-	for _, sc := range todo {
-		o, err := scenarios.Run(ctx, sc, scenarios.Options{Reports: root, KeepPassing: !*failuresOnly})
+	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly}
+	scenarios.RunAll(ctx, todo, opts, *parallel, func(sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stderr, "syncsim run: %s: %v\n", sc.Name, err)
-			return exitUndecided
+			code = max(code, exitUndecided)
+			return
 		}
 		if *asJSON {
 			line, _ := json.Marshal(map[string]any{"name": sc.Name, "status": o.Verdict.Status, "seconds": o.Duration.Seconds(), "results": o.Verdict.Results, "report": o.Report})
 			fmt.Fprintln(stdout, string(line))
 		} else {
-			fmt.Fprintf(stdout, "%-28s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
+			fmt.Fprintf(stdout, "%-30s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
 			if first := o.Verdict.First(); first != nil {
 				fmt.Fprintf(stdout, "    %s: %s\n", first.Property, first.Summary)
 			}
 		}
 		code = max(code, exitCode(o.Verdict.Status))
-	}
+	})
 	if !*asJSON {
 		fmt.Fprintf(stdout, "reports: %s\n", root)
 	}
