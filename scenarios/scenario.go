@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ func Decode(data []byte) (*Scenario, error) {
 	dec.DisallowUnknownFields()
 	var sc Scenario
 	if err := dec.Decode(&sc); err != nil {
-		return nil, explainJSON(data, err)
+		return nil, explainJSON(data, int(dec.InputOffset()), err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("unexpected data after the scenario object")
@@ -67,18 +68,39 @@ func Decode(data []byte) (*Scenario, error) {
 	return &sc, nil
 }
 
-// explainJSON adds the position to a JSON syntax error.
-func explainJSON(data []byte, err error) error {
+// explainJSON says where a decoding error is and, for an unknown field,
+// which fields exist.
+func explainJSON(data []byte, offset int, err error) error {
+	line := func(off int) int { return 1 + bytes.Count(data[:min(max(off, 0), len(data))], []byte("\n")) }
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
-		line := 1 + bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n"))
-		return fmt.Errorf("line %d: %v", line, err)
+		return fmt.Errorf("line %d: %v", line(int(syntax.Offset)), err)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Errorf("field %q: %s is not a valid %s", typ.Field, typ.Value, typ.Type)
+		return fmt.Errorf("line %d: field %q: %s is not a valid %s", line(int(typ.Offset)), typ.Field, typ.Value, typ.Type)
 	}
-	return err
+	if strings.HasPrefix(err.Error(), "json: unknown field") {
+		return fmt.Errorf("line %d: %s; a scenario has %s, and a step has %s", line(offset),
+			strings.TrimPrefix(err.Error(), "json: "), strings.Join(jsonFields(reflect.TypeFor[Scenario]()), ", "),
+			strings.Join(jsonFields(reflect.TypeFor[sim.Step]()), ", "))
+	}
+	return fmt.Errorf("line %d: %w", line(offset), err)
+}
+
+// jsonFields lists the JSON names of a struct's fields, embedded ones included.
+func jsonFields(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			names = append(names, jsonFields(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // Load reads a scenario file.
