@@ -148,8 +148,16 @@ func (w *world) crash(p *proc) {
 	w.wait(p)
 }
 
-// stop stops p gracefully and waits for it.
+// stop stops p gracefully and waits for it. A process that already
+// exited on its own (recorded then) only has its connections closed.
 func (w *world) stop(p *proc) {
+	select {
+	case <-p.done:
+		p.client.Close()
+		p.link.close()
+		return
+	default:
+	}
 	p.stopping.Store(true)
 	p.cancel()
 	if w.wait(p) {
