@@ -71,64 +71,46 @@ func drain(p proxy.Server) {
 	}
 }
 
-// isolate drops everything between the agent and the given members (all
-// when none are given), both ways.
-func (l *link) isolate(members []int) {
+// each applies f to every proxy, in member order.
+func (l *link) each(f func(member int, p proxy.Server)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, p := range l.proxies {
+		f(i, p)
+	}
+}
+
+// isolate drops everything between the agent and the given members (all
+// when none are given), both ways.
+func (l *link) isolate(members []int) {
+	l.each(func(i int, p proxy.Server) {
 		if len(members) == 0 || slices.Contains(members, i) {
 			p.BlackholeTx()
 			p.BlackholeRx()
 		}
-	}
+	})
 }
 
 func (l *link) reconnect() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.UnblackholeTx()
-		p.UnblackholeRx()
-	}
+	l.each(func(_ int, p proxy.Server) { p.UnblackholeTx(); p.UnblackholeRx() })
 }
 
 // delay slows both directions by latency ± jitter.
 func (l *link) delay(latency, jitter time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.DelayTx(latency, jitter)
-		p.DelayRx(latency, jitter)
-	}
+	l.each(func(_ int, p proxy.Server) { p.DelayTx(latency, jitter); p.DelayRx(latency, jitter) })
 }
 
 func (l *link) undelay() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.UndelayTx()
-		p.UndelayRx()
-	}
+	l.each(func(_ int, p proxy.Server) { p.UndelayTx(); p.UndelayRx() })
 }
 
 // pause holds all traffic, both ways, until unpause.
 func (l *link) pause() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.PauseTx()
-		p.PauseRx()
-	}
+	l.each(func(_ int, p proxy.Server) { p.PauseTx(); p.PauseRx() })
 }
 
 func (l *link) unpause() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.UnpauseTx()
-		p.UnpauseRx()
-	}
+	l.each(func(_ int, p proxy.Server) { p.UnpauseTx(); p.UnpauseRx() })
 }
 
 // reset drops every connection at once: each proxy is closed and started
@@ -149,9 +131,5 @@ func (l *link) reset() error {
 
 // close cuts every connection and stops listening.
 func (l *link) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.proxies {
-		p.Close()
-	}
+	l.each(func(_ int, p proxy.Server) { p.Close() })
 }
