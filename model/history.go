@@ -41,15 +41,23 @@ const (
 	Fenced       Kind = "fenced"
 
 	// Harness events.
-	AgentStart Kind = "agent-start" // an agent process started (Agent)
-	AgentStop  Kind = "agent-stop"  // it stopped gracefully
-	AgentCrash Kind = "agent-crash" // it was killed: connections cut, then cancelled
-	AgentExit  Kind = "agent-exit"  // it returned on its own (Detail: its error)
-	FaultStart Kind = "fault-start" // a fault began (Fault, Target, Detail)
-	FaultEnd   Kind = "fault-end"   // it was healed
-	Skipped    Kind = "skipped"     // a step could not run (Detail says why)
-	Ready      Kind = "ready"       // every sync had a worker; the timeline starts
-	QuietEnd   Kind = "quiet-end"   // the quiet window after the last fault ended
+	AgentStart  Kind = "agent-start"  // an agent process started (Agent)
+	AgentStop   Kind = "agent-stop"   // it stopped gracefully
+	AgentCrash  Kind = "agent-crash"  // it was killed: connections cut, then cancelled
+	AgentExit   Kind = "agent-exit"   // it returned on its own (Detail: its error)
+	FaultStart  Kind = "fault-start"  // a fault began (Fault, Target, Detail)
+	FaultEnd    Kind = "fault-end"    // it was healed
+	Skipped     Kind = "skipped"      // a step could not run (Detail says why)
+	Ready       Kind = "ready"        // every sync had a worker; the timeline starts
+	QuietEnd    Kind = "quiet-end"    // the run settled (or the wait for it ended) after the quiet window
+	SyncAdded   Kind = "sync-added"   // an operator created or changed the sync
+	SyncRemoved Kind = "sync-removed" // an operator removed the sync
+
+	// etcd's own log, in revision order: every change under the prefix, as
+	// a watch from the start of the run delivered it. Key is relative to
+	// the prefix ("claims/sync-1"); Token is the key's create revision.
+	EtcdPut    Kind = "etcd-put"
+	EtcdDelete Kind = "etcd-delete"
 )
 
 // Outcome is how an operation ended.
@@ -78,6 +86,8 @@ type Event struct {
 	Fault   string  `json:"fault,omitempty"`
 	Target  string  `json:"target,omitempty"`
 	Detail  string  `json:"detail,omitempty"`
+	Key     string  `json:"key,omitempty"`
+	Rev     int64   `json:"rev,omitempty"`
 }
 
 // History is everything recorded in one run, in time order.
@@ -108,4 +118,26 @@ func seconds(t int64) string {
 		return "never"
 	}
 	return fmt.Sprintf("%.3f s", float64(t)/1e9)
+}
+
+// Checkpoint is what the harness's simulated sync commits: a position and
+// the fencing token it was written under, so etcd's own log says which
+// claim every accepted write came from.
+type Checkpoint struct {
+	N     int
+	Token int64
+}
+
+func (c Checkpoint) String() string { return fmt.Sprintf("%d@%d", c.N, c.Token) }
+
+// ParseCheckpoint reads a Checkpoint; "" is the empty checkpoint, before any commit.
+func ParseCheckpoint(s string) (Checkpoint, error) {
+	if s == "" {
+		return Checkpoint{N: 0}, nil
+	}
+	var c Checkpoint
+	if _, err := fmt.Sscanf(s, "%d@%d", &c.N, &c.Token); err != nil {
+		return c, fmt.Errorf("checkpoint %q is not N@TOKEN", s)
+	}
+	return c, nil
 }

@@ -62,6 +62,35 @@ func Intervals(h History) []Interval {
 	return out
 }
 
+// Leadership is the pseudo-sync whose tenures are the agents' terms as
+// leader: P1 holds for leadership too.
+const Leadership = "(leadership)"
+
+// leaderIntervals extracts each term from leader-won to leader-lost, or to
+// the end of the agent's process.
+func leaderIntervals(h History) []Interval {
+	open := map[string]int{} // agent -> index of its open term
+	var out []Interval
+	end := func(agent string, t int64) {
+		if i, ok := open[agent]; ok {
+			out[i].Stop, out[i].Released = t, t
+			delete(open, agent)
+		}
+	}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case LeaderWon:
+			end(e.Agent, e.Time)
+			open[e.Agent] = len(out)
+			// Terms are numbered apart from workers: -term is unique per term.
+			out = append(out, Interval{Worker: -int(e.Token), Agent: e.Agent, Sync: Leadership, ClaimCall: e.Time, Start: e.Time, Stop: Never, Released: Never})
+		case LeaderLost, AgentStop, AgentCrash, AgentExit:
+			end(e.Agent, e.Time)
+		}
+	}
+	return out
+}
+
 // ownInput is one acquisition or release in the ownership model.
 type ownInput struct {
 	sync    string
@@ -79,24 +108,8 @@ type owner struct {
 // Ownership is the porcupine model of P1: per sync, a worker may acquire only
 // when no worker holds it, and only the holder may release.
 var Ownership = porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		bySync := map[string][]porcupine.Operation{}
-		var names []string
-		for _, op := range history {
-			s := op.Input.(ownInput).sync
-			if _, ok := bySync[s]; !ok {
-				names = append(names, s)
-			}
-			bySync[s] = append(bySync[s], op)
-		}
-		slices.Sort(names)
-		out := make([][]porcupine.Operation, 0, len(names))
-		for _, s := range names {
-			out = append(out, bySync[s])
-		}
-		return out
-	},
-	Init: func() any { return owner{} },
+	Partition: partitionBy(func(in any) string { return in.(ownInput).sync }),
+	Init:      func() any { return owner{} },
 	Step: func(state, input, _ any) (bool, any) {
 		held, in := state.(owner), input.(ownInput)
 		if in.acquire {
@@ -130,19 +143,7 @@ var Ownership = porcupine.Model{
 // ownershipOperations turns tenures into porcupine operations: an acquire
 // spanning claim sent .. work started, and a release spanning work stopped ..
 // claim known gone. A worker that never stopped never releases.
-func ownershipOperations(intervals []Interval) []porcupine.Operation {
-	clients := map[string]int{}
-	var agents []string
-	for _, iv := range intervals {
-		if _, ok := clients[iv.Agent]; !ok {
-			clients[iv.Agent] = 0
-			agents = append(agents, iv.Agent)
-		}
-	}
-	slices.Sort(agents)
-	for i, a := range agents {
-		clients[a] = i
-	}
+func ownershipOperations(intervals []Interval, clients map[string]int) []porcupine.Operation {
 	ops := make([]porcupine.Operation, 0, 2*len(intervals))
 	for _, iv := range intervals {
 		in := ownInput{sync: iv.Sync, worker: iv.Worker, agent: iv.Agent, acquire: true}
@@ -158,13 +159,13 @@ func ownershipOperations(intervals []Interval) []porcupine.Operation {
 // CheckExclusiveWork checks P1 with porcupine and, on a violation, names the
 // first overlap of two workers on one sync.
 func CheckExclusiveWork(h History, timeout time.Duration) (Result, porcupine.LinearizationInfo) {
-	intervals := Intervals(h)
-	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals), timeout)
+	intervals := append(Intervals(h), leaderIntervals(h)...)
+	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals, clientIDs(h)), timeout)
 	r := Result{Property: ExclusiveWork}
 	switch result {
 	case porcupine.Ok:
 		r.Status = Pass
-		r.Summary = fmt.Sprintf("%d work intervals on %d syncs never overlapped", len(intervals), countSyncs(intervals))
+		r.Summary = fmt.Sprintf("%d work intervals on %d syncs, leadership included, never overlapped", len(intervals), countSyncs(intervals))
 	case porcupine.Illegal:
 		r.Status = Fail
 		r.Violation = firstOverlap(h, intervals)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +14,10 @@ import (
 type Property string
 
 const (
-	ExclusiveWork Property = "P1" // at most one worker per sync at any instant
+	ExclusiveWork Property = "P1" // at most one worker per sync, and one leader, at any instant
+	FencedEffects Property = "P2" // accepted effects come from the current claim, in order, resumed exactly
+	Progress      Property = "P3" // after the faults, every sync has one live committing owner, balanced
+	StopMeansStop Property = "P4" // removed syncs and ended agents make no effect after a bound
 
 	// Stable holds when no sync changes hands once the run is ready: for
 	// faults that a correct agent rides out (a blip shorter than its margin).
@@ -29,7 +33,13 @@ const (
 func (p Property) Describe() string {
 	switch p {
 	case ExclusiveWork:
-		return "exclusive work: for every sync, the work intervals of different workers never overlap"
+		return "exclusive work: for every sync, and for leadership, the intervals of different holders never overlap"
+	case FencedEffects:
+		return "fenced effects: every accepted checkpoint came from the current claim, never went backwards, and new owners resumed from the last one"
+	case Progress:
+		return "progress: after faults heal and a quiet window passes, every sync has exactly one live owner that makes progress, with balanced loads"
+	case StopMeansStop:
+		return "stop means stop: a removed sync, or an ended agent, makes no effect after a bounded delay"
 	case Stable:
 		return "stable: once every sync had an owner, no sync changed hands"
 	case Complete:
@@ -39,10 +49,10 @@ func (p Property) Describe() string {
 }
 
 // Properties are the properties every scenario expects unless it says otherwise.
-var Properties = []Property{ExclusiveWork}
+var Properties = []Property{ExclusiveWork, FencedEffects, Progress, StopMeansStop}
 
 // Expectable are the properties a scenario may name in "expect".
-var Expectable = []Property{ExclusiveWork, Stable}
+var Expectable = append(slices.Clone(Properties), Stable)
 
 // Status is a checker's answer.
 type Status string
@@ -80,8 +90,10 @@ type Result struct {
 type Verdict struct {
 	Status  Status   `json:"status"`
 	Results []Result `json:"results"`
-	// Ownership is porcupine's account of the P1 check, for visualization.
+	// Ownership and Effects are porcupine's accounts of the P1 and P2
+	// checks, for visualization.
 	Ownership porcupine.LinearizationInfo `json:"-"`
+	Effects   porcupine.LinearizationInfo `json:"-"`
 }
 
 // First returns the first counted failure or undecided result, or nil.
@@ -102,6 +114,9 @@ type Options struct {
 	Expect []Property
 	// Timeout bounds each porcupine check; 0 means one minute.
 	Timeout time.Duration
+	// LeaseTTL is the agents' lease TTL; P4 allows it plus a second for a
+	// removed sync to stop. 0 means one second.
+	LeaseTTL time.Duration
 }
 
 // Check checks every property against h.
@@ -114,9 +129,11 @@ func Check(h History, opts Options) Verdict {
 		expect = Properties
 	}
 	var v Verdict
-	p1, info := CheckExclusiveWork(h, opts.Timeout)
-	v.Ownership = info
-	v.Results = append(v.Results, p1, checkComplete(h))
+	p1, ownership := CheckExclusiveWork(h, opts.Timeout)
+	p2, effects := CheckFencedEffects(h, opts.Timeout)
+	v.Ownership, v.Effects = ownership, effects
+	bound := cmp.Or(opts.LeaseTTL, time.Second) + time.Second
+	v.Results = append(v.Results, p1, p2, CheckProgress(h), CheckStop(h, bound), checkComplete(h))
 	if slices.Contains(expect, Stable) {
 		v.Results = append(v.Results, checkStable(h))
 	}

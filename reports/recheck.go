@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/syncsim/syncsim/model"
 )
@@ -14,17 +15,21 @@ import (
 // directory, checked against the properties its scenario expects, or a
 // history file, checked against every property.
 func Recheck(path string) (model.Verdict, error) {
-	var expect []model.Property
+	var opts model.Options
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
 		if err != nil {
 			return model.Verdict{}, fmt.Errorf("%s is not a complete report: %w", path, err)
 		}
-		var sc struct{ Expect []model.Property }
+		var sc struct {
+			Expect   []model.Property
+			LeaseTTL string `json:"lease_ttl"`
+		}
 		if err := json.Unmarshal(data, &sc); err != nil {
 			return model.Verdict{}, fmt.Errorf("%s: %w", filepath.Join(path, "scenario.json"), err)
 		}
-		expect = sc.Expect
+		opts.Expect = sc.Expect
+		opts.LeaseTTL, _ = time.ParseDuration(sc.LeaseTTL)
 		path = filepath.Join(path, "history.json")
 	}
 	h, err := model.ReadHistory(path)
@@ -34,5 +39,5 @@ func Recheck(path string) (model.Verdict, error) {
 	if err != nil {
 		return model.Verdict{}, err
 	}
-	return model.Check(h, model.Options{Expect: expect}), nil
+	return model.Check(h, opts), nil
 }

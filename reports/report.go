@@ -69,11 +69,16 @@ func Write(root string, r Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var html bytes.Buffer
+	var html, effects bytes.Buffer
 	info := r.Verdict.Ownership
 	info.AddAnnotations(annotations(r.History))
 	if err := porcupine.Visualize(model.Ownership, info, &html); err != nil {
 		return "", fmt.Errorf("render the linearizability page: %w", err)
+	}
+	info = r.Verdict.Effects
+	info.AddAnnotations(annotations(r.History))
+	if err := porcupine.Visualize(model.Effects.ToModel(), info, &effects); err != nil {
+		return "", fmt.Errorf("render the effects page: %w", err)
 	}
 	files := map[string][]byte{
 		"scenario.json":        r.Scenario,
@@ -81,6 +86,7 @@ func Write(root string, r Run) (string, error) {
 		"summary.json":         append(summary, '\n'),
 		"summary.md":           []byte(markdown(r, sum)),
 		"linearizability.html": html.Bytes(),
+		"effects.html":         effects.Bytes(),
 	}
 	for name, log := range r.Logs {
 		files[filepath.Join("logs", name+".log")] = log
@@ -150,7 +156,8 @@ func markdown(r Run, s Summary) string {
 	slices.Sort(logs)
 	fmt.Fprintf(&b, "\n## Files\n- `scenario.json`: run it again with `syncsim run scenario.json`\n"+
 		"- `history.json`: re-check it offline with `syncsim check <this directory>`\n"+
-		"- `linearizability.html`: porcupine's view of the ownership check, faults annotated\n"+
+		"- `linearizability.html`: porcupine's view of the ownership check (P1), faults annotated\n"+
+		"- `effects.html`: porcupine's view of the fenced-effects check (P2)\n"+
 		"- %s\n", strings.Join(logs, ", "))
 	return b.String()
 }

@@ -41,7 +41,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	out := &Outcome{
 		Scenario: sc,
 		History:  res.History,
-		Verdict:  model.Check(res.History, model.Options{Expect: sc.Expect}),
+		Verdict:  model.Check(res.History, model.Options{Expect: sc.Expect, LeaseTTL: sc.LeaseTTL.Std()}),
 		Duration: time.Since(began),
 	}
 	if opts.Reports != "" && (opts.KeepPassing || out.Verdict.Status != model.Pass) {

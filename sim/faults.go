@@ -242,9 +242,13 @@ func (w *world) inject(step int, s Step, target string) (heal func(), err error)
 		_, err = w.operator.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
 		return nil, err
 	case AddSync, ChangeSync:
-		return nil, agent.AddSync(ctx, w.operator, w.opts.Prefix, target, def)
+		return nil, w.addSync(ctx, target, def)
 	case RemoveSync:
-		return nil, agent.RemoveSync(ctx, w.operator, w.opts.Prefix, target)
+		if err := agent.RemoveSync(ctx, w.operator, w.opts.Prefix, target); err != nil {
+			return nil, err
+		}
+		w.rec.record(model.Event{Kind: model.SyncRemoved, Sync: target})
+		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown fault %q", s.Fault)
 }
@@ -335,6 +339,15 @@ func (w *world) injectMember(fault Fault, group []int) (heal func(), err error) 
 		}
 		w.mu.Unlock()
 	}, nil
+}
+
+// addSync creates or changes a sync as an operator would, and records it.
+func (w *world) addSync(ctx context.Context, name, definition string) error {
+	if err := agent.AddSync(ctx, w.operator, w.opts.Prefix, name, definition); err != nil {
+		return err
+	}
+	w.rec.record(model.Event{Kind: model.SyncAdded, Sync: name, Value: definition})
+	return nil
 }
 
 // waitFor polls cond until it holds or limit passes.

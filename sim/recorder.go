@@ -90,6 +90,13 @@ func (r *recorder) owned(syncs []string) bool {
 	return true
 }
 
+// settled applies model.Settled to the history so far, without copying it.
+func (r *recorder) settled() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return model.Settled(model.History{Events: r.events}, r.now())
+}
+
 func (r *recorder) history() model.History {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -29,6 +29,9 @@ type Options struct {
 	CommitEvery time.Duration
 	// ReadyTimeout bounds the wait for every sync to have an owner; default 15s.
 	ReadyTimeout time.Duration
+	// SettleTimeout bounds the wait, after the quiet window, for the fleet
+	// to settle (model.Settled); default 15s.
+	SettleTimeout time.Duration
 }
 
 // Result is what a run recorded.
@@ -48,6 +51,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	opts.Prefix = cmp.Or(opts.Prefix, "/syncsim/")
 	opts.CommitEvery = cmp.Or(opts.CommitEvery, 10*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
+	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, 15*time.Second)
 
 	cluster, err := StartCluster(setup.Members)
 	if err != nil {
@@ -61,10 +65,11 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	}
 	defer operator.Close()
 	w := newWorld(setup, opts, cluster, operator)
+	etcdLog := w.watchLog()
 	var syncs []string
 	for i := 1; i <= setup.Syncs; i++ {
 		syncs = append(syncs, SyncName(i))
-		if err := agent.AddSync(ctx, operator, opts.Prefix, SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
+		if err := w.addSync(ctx, SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
 			return nil, fmt.Errorf("create sync %s: %w", SyncName(i), err)
 		}
 	}
@@ -84,8 +89,11 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	w.play(ctx, steps)
 	w.healAll()
 	sleepCtx(ctx, setup.Quiet.Std())
+	// Wait, bounded, for the fleet to settle; P3 judges the moment recorded.
+	w.waitFor(ctx, opts.SettleTimeout, func() bool { return w.rec.settled() == nil })
 	w.rec.record(model.Event{Kind: model.QuietEnd})
 	w.stopAll()
+	etcdLog.finish()
 
 	res := &Result{History: w.rec.history(), Logs: map[string][]byte{"etcd": cluster.Log()}}
 	for id, p := range w.procs {

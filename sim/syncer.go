@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -10,8 +9,9 @@ import (
 	"github.com/syncsim/syncsim/model"
 )
 
-// syncer is the simulated sync: it commits a counter checkpoint every few
-// milliseconds until stopped, recording each step. Like a real CDC reader it
+// syncer is the simulated sync: it commits a counter checkpoint, tagged
+// with its fencing token (model.Checkpoint), every few milliseconds until
+// stopped, recording each step. Like a real CDC reader it
 // keeps going when a commit fails: stopping it is the agent's job.
 type syncer struct {
 	rec   *recorder
@@ -35,7 +35,11 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		s.rec.record(exit)
 	}()
 
-	n, _ := strconv.Atoi(string(w.Checkpoint))
+	resumed, err := model.ParseCheckpoint(string(w.Checkpoint))
+	if err != nil {
+		return err // not a checkpoint the harness wrote; P2 reports the resume
+	}
+	n := resumed.N
 	tick := time.NewTicker(s.every)
 	defer tick.Stop()
 	for {
@@ -49,7 +53,7 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		if ctx.Err() != nil || s.dead.Load() {
 			continue
 		}
-		next := strconv.Itoa(n + 1)
+		next := model.Checkpoint{N: n + 1, Token: w.Token}.String()
 		commit := ev
 		commit.Kind, commit.Value, commit.Call = model.Commit, next, s.rec.now()
 		err := w.Commit(ctx, []byte(next))

@@ -1,0 +1,281 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// effect is one fenced operation on a sync's checkpoint: a commit, or the
+// read of the checkpoint a new owner resumed from.
+type effect struct {
+	sync    string
+	agent   string
+	resume  bool
+	cp      Checkpoint
+	empty   bool // a resume from no checkpoint at all
+	unknown bool // a commit that may or may not have taken effect
+}
+
+// stored is the effects model's state: the last checkpoint written.
+type stored struct {
+	set bool
+	cp  Checkpoint
+}
+
+// Effects is the porcupine model of P2 over what the agents did: accepted
+// commits never go backwards and never come from an older claim than the
+// last write, and a new owner resumes from exactly the last committed
+// checkpoint. A commit of unknown outcome may or may not have happened.
+var Effects = porcupine.NondeterministicModel{
+	Partition: partitionBy(func(in any) string { return in.(effect).sync }),
+	Init:      func() []any { return []any{stored{}} },
+	Step: func(state, input, _ any) []any {
+		st, in := state.(stored), input.(effect)
+		if in.resume {
+			if (in.empty && !st.set) || (!in.empty && st.set && st.cp == in.cp) {
+				return []any{st}
+			}
+			return nil
+		}
+		var next []any
+		if in.unknown {
+			next = append(next, st) // it may not have happened
+		}
+		if !st.set || (in.cp.Token >= st.cp.Token && in.cp.N >= st.cp.N) {
+			next = append(next, stored{set: true, cp: in.cp})
+		}
+		return next
+	},
+	DescribeOperation: func(input, _ any) string {
+		in := input.(effect)
+		switch {
+		case in.resume && in.empty:
+			return fmt.Sprintf("%s resumes %s from nothing", in.agent, in.sync)
+		case in.resume:
+			return fmt.Sprintf("%s resumes %s from %s", in.agent, in.sync, in.cp)
+		case in.unknown:
+			return fmt.Sprintf("%s commits %s to %s (outcome unknown)", in.agent, in.sync, in.cp)
+		}
+		return fmt.Sprintf("%s commits %s to %s", in.agent, in.sync, in.cp)
+	},
+	DescribeState: func(state any) string {
+		if st := state.(stored); st.set {
+			return st.cp.String()
+		}
+		return "no checkpoint"
+	},
+}
+
+// partitionBy partitions operations by a key of their input, in key order.
+func partitionBy(key func(input any) string) func([]porcupine.Operation) [][]porcupine.Operation {
+	return func(history []porcupine.Operation) [][]porcupine.Operation {
+		groups := map[string][]porcupine.Operation{}
+		for _, op := range history {
+			k := key(op.Input)
+			groups[k] = append(groups[k], op)
+		}
+		keys := make([]string, 0, len(groups))
+		for k := range groups {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		out := make([][]porcupine.Operation, len(keys))
+		for i, k := range keys {
+			out[i] = groups[k]
+		}
+		return out
+	}
+}
+
+// effectOperations turns commits and resumes into porcupine operations.
+// Failed commits did nothing and are left out; a commit of unknown outcome
+// may take effect any time after its call.
+func effectOperations(h History) ([]porcupine.Operation, error) {
+	clients := clientIDs(h)
+	claimCall := map[[2]string]int64{}
+	var ops []porcupine.Operation
+	for _, e := range h.Events {
+		switch e.Kind {
+		case ClaimStart:
+			claimCall[[2]string{e.Agent, e.Sync}] = e.Time
+		case WorkStart:
+			in := effect{sync: e.Sync, agent: e.Agent, resume: true, empty: e.Value == ""}
+			if !in.empty {
+				cp, err := ParseCheckpoint(e.Value)
+				if err != nil {
+					return nil, fmt.Errorf("%s resumed %s: %w", e.Agent, e.Sync, err)
+				}
+				in.cp = cp
+			}
+			call, ok := claimCall[[2]string{e.Agent, e.Sync}]
+			if !ok || call > e.Time {
+				call = e.Time
+			}
+			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: call, Return: e.Time})
+		case Commit:
+			if e.Outcome == Failed {
+				continue
+			}
+			cp, err := ParseCheckpoint(e.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s committed %s: %w", e.Agent, e.Sync, err)
+			}
+			in := effect{sync: e.Sync, agent: e.Agent, cp: cp, unknown: e.Outcome == Unknown}
+			ret := e.Time
+			if in.unknown {
+				ret = Never
+			}
+			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: e.Call, Return: ret})
+		}
+	}
+	return ops, nil
+}
+
+// clientIDs numbers the agents in name order, for porcupine's rows.
+func clientIDs(h History) map[string]int {
+	ids := map[string]int{}
+	var names []string
+	for _, e := range h.Events {
+		if _, ok := ids[e.Agent]; !ok && e.Agent != "" {
+			ids[e.Agent] = 0
+			names = append(names, e.Agent)
+		}
+	}
+	slices.Sort(names)
+	for i, n := range names {
+		ids[n] = i
+	}
+	return ids
+}
+
+// CheckFencedEffects checks P2 twice: with porcupine over what the agents
+// saw, and against etcd's own revision-ordered log, where every accepted
+// checkpoint write must carry the token of the claim current at its
+// revision, positions never go backwards, and every new owner resumed from
+// the checkpoint current when its claim was created.
+func CheckFencedEffects(h History, timeout time.Duration) (Result, porcupine.LinearizationInfo) {
+	r := Result{Property: FencedEffects}
+	ops, err := effectOperations(h)
+	if err != nil {
+		r.Status, r.Summary = Fail, err.Error()
+		return r, porcupine.LinearizationInfo{}
+	}
+	if v := checkEtcdLog(h); v != nil {
+		r.Status, r.Violation, r.Summary = Fail, v, v.Text
+	}
+	result, info := porcupine.CheckOperationsVerbose(Effects.ToModel(), ops, timeout)
+	switch {
+	case r.Status == Fail:
+	case result == porcupine.Illegal:
+		r.Status = Fail
+		r.Summary = "no order of the agents' commits and resumes is consistent with fenced, monotonic checkpoints; see the effects partition in linearizability.html"
+		if v := firstBackwards(h); v != nil {
+			r.Violation, r.Summary = v, v.Text
+		}
+	case result == porcupine.Unknown:
+		r.Status = Undecided
+		r.Summary = fmt.Sprintf("the effects check did not finish within %v; the history is neither passed nor failed", timeout)
+	default:
+		r.Status = Pass
+		r.Summary = fmt.Sprintf("%d checkpoint writes in etcd's log all came from the current claim, never went backwards, and every new owner resumed from the last one", countKind(h, EtcdPut, "checkpoints/"))
+	}
+	return r, info
+}
+
+func countKind(h History, kind Kind, keyPrefix string) int {
+	n := 0
+	for _, e := range h.Events {
+		if e.Kind == kind && strings.HasPrefix(e.Key, keyPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkEtcdLog replays etcd's log in revision order.
+func checkEtcdLog(h History) *Violation {
+	owners := map[int64]string{} // claim token -> agent that worked under it
+	for _, e := range h.Events {
+		if e.Kind == WorkStart {
+			owners[e.Token] = e.Agent
+		}
+	}
+	who := func(token int64) string {
+		if a, ok := owners[token]; ok {
+			return a
+		}
+		return "no worker"
+	}
+	log := slices.DeleteFunc(slices.Clone(h.Events), func(e Event) bool { return e.Kind != EtcdPut && e.Kind != EtcdDelete })
+	slices.SortStableFunc(log, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
+
+	claim := map[string]int64{}     // sync -> create revision of its current claim
+	last := map[string]Checkpoint{} // sync -> last checkpoint written
+	resumed := map[int64]string{}   // claim token -> checkpoint current when it was created
+	for _, e := range log {
+		dir, sync, _ := strings.Cut(e.Key, "/")
+		switch {
+		case dir == "claims" && e.Kind == EtcdPut && e.Token == e.Rev:
+			claim[sync] = e.Rev
+			resumed[e.Rev] = ""
+			if cp, ok := last[sync]; ok {
+				resumed[e.Rev] = cp.String()
+			}
+		case dir == "claims" && e.Kind == EtcdDelete:
+			delete(claim, sync)
+		case dir == "checkpoints" && e.Kind == EtcdPut:
+			cp, err := ParseCheckpoint(e.Value)
+			if err != nil {
+				return &Violation{Sync: sync, From: e.Time, To: e.Time, Text: fmt.Sprintf("etcd holds checkpoint %q for %s at revision %d, not one the harness writes", e.Value, sync, e.Rev)}
+			}
+			if current := claim[sync]; cp.Token != current {
+				return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
+					"etcd accepted checkpoint %s for %s at revision %d from %s's claim %d, but the current claim then was %d (%s): a fenced-out owner's write got through.",
+					cp, sync, e.Rev, who(cp.Token), cp.Token, current, who(current))}
+			}
+			if prev, ok := last[sync]; ok && cp.N < prev.N {
+				return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
+					"the checkpoint of %s went backwards at revision %d: %s wrote %s after %s.", sync, e.Rev, who(cp.Token), cp, prev)}
+			}
+			last[sync] = cp
+		}
+	}
+	for _, e := range h.Events {
+		if e.Kind != WorkStart {
+			continue
+		}
+		if want, ok := resumed[e.Token]; ok && e.Value != want {
+			return &Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
+				"%s resumed %s at %s from %q, but the checkpoint when its claim %d was created was %q: progress was lost or repeated.",
+				e.Agent, e.Sync, seconds(e.Time), e.Value, e.Token, want)}
+		}
+	}
+	return nil
+}
+
+// firstBackwards explains a porcupine failure: the first accepted commit,
+// by return time, that no order can fit after the writes before it.
+func firstBackwards(h History) *Violation {
+	last := map[string]Event{}
+	for _, e := range h.Events {
+		if e.Kind != Commit || e.Outcome != OK {
+			continue
+		}
+		cp, _ := ParseCheckpoint(e.Value)
+		if prev, ok := last[e.Sync]; ok && prev.Time < e.Call {
+			pcp, _ := ParseCheckpoint(prev.Value)
+			if cp.Token < pcp.Token || cp.N < pcp.N {
+				return &Violation{Sync: e.Sync, Agents: []string{prev.Agent, e.Agent}, From: prev.Time, To: e.Time, Text: fmt.Sprintf(
+					"%s committed %s for %s at %s after %s had committed %s at %s: an older claim or position was accepted.",
+					e.Agent, cp, e.Sync, seconds(e.Time), prev.Agent, pcp, seconds(prev.Time))}
+			}
+		}
+		last[e.Sync] = e
+	}
+	return nil
+}
