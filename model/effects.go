@@ -16,20 +16,23 @@ type effect struct {
 	sync    string
 	agent   string
 	resume  bool
+	token   int64 // a resume's claim token
 	cp      Checkpoint
 	empty   bool // a resume from no checkpoint at all
 	unknown bool // a commit that may or may not have taken effect
 }
 
-// stored is the effects model's state: the last checkpoint written.
+// stored is the effects model's state: the last checkpoint written, and
+// the newest claim taken, which fences every older one.
 type stored struct {
-	set bool
-	cp  Checkpoint
+	set   bool
+	cp    Checkpoint
+	fence int64
 }
 
 // Effects is the porcupine model of P2 over what the agents did: accepted
-// commits never go backwards and never come from an older claim than the
-// last write, and a new owner resumes from exactly the last committed
+// commits never go backwards and never come from a claim older than the
+// newest taken, and a new owner resumes from exactly the last committed
 // checkpoint. A commit of unknown outcome may or may not have happened.
 var Effects = porcupine.NondeterministicModel{
 	Partition: partitionBy(func(in any) string { return in.(effect).sync }),
@@ -38,6 +41,7 @@ var Effects = porcupine.NondeterministicModel{
 		st, in := state.(stored), input.(effect)
 		if in.resume {
 			if (in.empty && !st.set) || (!in.empty && st.set && st.cp == in.cp) {
+				st.fence = max(st.fence, in.token)
 				return []any{st}
 			}
 			return nil
@@ -46,8 +50,8 @@ var Effects = porcupine.NondeterministicModel{
 		if in.unknown {
 			next = append(next, st) // it may not have happened
 		}
-		if !st.set || (in.cp.Token >= st.cp.Token && in.cp.N >= st.cp.N) {
-			next = append(next, stored{set: true, cp: in.cp})
+		if in.cp.Token >= st.fence && (!st.set || (in.cp.Token >= st.cp.Token && in.cp.N >= st.cp.N)) {
+			next = append(next, stored{set: true, cp: in.cp, fence: st.fence})
 		}
 		return next
 	},
@@ -104,7 +108,7 @@ func effectOperations(h History) ([]porcupine.Operation, error) {
 		case ClaimStart:
 			claimCall[[2]string{e.Agent, e.Sync}] = e.Time
 		case WorkStart:
-			in := effect{sync: e.Sync, agent: e.Agent, resume: true, empty: e.Value == ""}
+			in := effect{sync: e.Sync, agent: e.Agent, resume: true, token: e.Token, empty: e.Value == ""}
 			if !in.empty {
 				cp, err := ParseCheckpoint(e.Value)
 				if err != nil {
@@ -197,9 +201,14 @@ func countKind(h History, kind Kind, keyPrefix string) int {
 	return n
 }
 
-// checkEtcdLog replays etcd's log in revision order.
+// checkEtcdLog replays etcd's log in revision order. A fencing token is the
+// create revision of the key that grants ownership (the claim, for the
+// reference agent; whatever key another agent uses), so a checkpoint write
+// is fenced if a key with its token's create revision still existed at the
+// write's revision; and, in the reference layout, a new owner must resume
+// from the checkpoint that was current when its claim was created.
 func checkEtcdLog(h History) *Violation {
-	owners := map[int64]string{} // claim token -> agent that worked under it
+	owners := map[int64]string{} // token -> agent that worked under it
 	for _, e := range h.Events {
 		if e.Kind == WorkStart {
 			owners[e.Token] = e.Agent
@@ -209,47 +218,63 @@ func checkEtcdLog(h History) *Violation {
 		if a, ok := owners[token]; ok {
 			return a
 		}
-		return "no worker"
+		return "nobody"
 	}
 	log := slices.DeleteFunc(slices.Clone(h.Events), func(e Event) bool { return e.Kind != EtcdPut && e.Kind != EtcdDelete })
 	slices.SortStableFunc(log, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
 
-	claim := map[string]int64{}     // sync -> create revision of its current claim
+	alive := map[int64]string{}     // create revision -> key, for keys that exist
+	created := map[int64]string{}   // create revision -> key, for keys seen being created
 	last := map[string]Checkpoint{} // sync -> last checkpoint written
-	resumed := map[int64]string{}   // claim token -> checkpoint current when it was created
+	written := map[string][]Event{} // sync -> its checkpoint writes, in revision order
 	for _, e := range log {
 		dir, sync, _ := strings.Cut(e.Key, "/")
-		switch {
-		case dir == "claims" && e.Kind == EtcdPut && e.Token == e.Rev:
-			claim[sync] = e.Rev
-			resumed[e.Rev] = ""
-			if cp, ok := last[sync]; ok {
-				resumed[e.Rev] = cp.String()
+		if dir != "checkpoints" {
+			if e.Kind == EtcdPut {
+				alive[e.Token] = e.Key
+				if e.Token == e.Rev {
+					created[e.Token] = e.Key
+				}
+			} else {
+				delete(alive, e.Token)
 			}
-		case dir == "claims" && e.Kind == EtcdDelete:
-			delete(claim, sync)
-		case dir == "checkpoints" && e.Kind == EtcdPut:
-			cp, err := ParseCheckpoint(e.Value)
-			if err != nil {
-				return &Violation{Sync: sync, From: e.Time, To: e.Time, Text: fmt.Sprintf("etcd holds checkpoint %q for %s at revision %d, not one the harness writes", e.Value, sync, e.Rev)}
-			}
-			if current := claim[sync]; cp.Token != current {
-				return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
-					"etcd accepted checkpoint %s for %s at revision %d from %s's claim %d, but the current claim then was %d (%s): a fenced-out owner's write got through.",
-					cp, sync, e.Rev, who(cp.Token), cp.Token, current, who(current))}
-			}
-			if prev, ok := last[sync]; ok && cp.N < prev.N {
-				return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
-					"the checkpoint of %s went backwards at revision %d: %s wrote %s after %s.", sync, e.Rev, who(cp.Token), cp, prev)}
-			}
-			last[sync] = cp
-		}
-	}
-	for _, e := range h.Events {
-		if e.Kind != WorkStart {
 			continue
 		}
-		if want, ok := resumed[e.Token]; ok && e.Value != want {
+		if e.Kind != EtcdPut {
+			continue
+		}
+		cp, err := ParseCheckpoint(e.Value)
+		if err != nil {
+			return &Violation{Sync: sync, From: e.Time, To: e.Time, Text: fmt.Sprintf("etcd holds checkpoint %q for %s at revision %d, not one the harness writes", e.Value, sync, e.Rev)}
+		}
+		if _, ok := alive[cp.Token]; !ok {
+			text := fmt.Sprintf("etcd accepted checkpoint %s for %s at revision %d under %s's token %d, but that claim no longer existed: a fenced-out owner's write got through.",
+				cp, sync, e.Rev, who(cp.Token), cp.Token)
+			for token, key := range alive {
+				if key == "claims/"+sync {
+					text += fmt.Sprintf(" The current claim was %d (%s).", token, who(token))
+				}
+			}
+			return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: text}
+		}
+		if prev, ok := last[sync]; ok && cp.N < prev.N {
+			return &Violation{Sync: sync, Agents: []string{who(cp.Token)}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
+				"the checkpoint of %s went backwards at revision %d: %s wrote %s after %s.", sync, e.Rev, who(cp.Token), cp, prev)}
+		}
+		last[sync] = cp
+		written[sync] = append(written[sync], e)
+	}
+	for _, e := range h.Events {
+		if e.Kind != WorkStart || created[e.Token] != "claims/"+e.Sync {
+			continue // not a claim in the reference layout: when it began to own is unknown
+		}
+		want := "" // the checkpoint current when the token's key was created
+		for _, w := range written[e.Sync] {
+			if w.Rev < e.Token {
+				want = w.Value
+			}
+		}
+		if e.Value != want {
 			return &Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
 				"%s resumed %s at %s from %q, but the checkpoint when its claim %d was created was %q: progress was lost or repeated.",
 				e.Agent, e.Sync, seconds(e.Time), e.Value, e.Token, want)}

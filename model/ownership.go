@@ -212,8 +212,13 @@ func firstOverlap(h History, intervals []Interval) *Violation {
 					Sync: sync, Agents: []string{holder.Agent, next.Agent}, Workers: []int{holder.Worker, next.Worker},
 					From: next.Start, To: to,
 				}
-				best.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
-					next.Agent, sync, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), next.Worker, holder.Worker)
+				if sync == Leadership {
+					best.Text = fmt.Sprintf("%s became leader at %s while %s still acted as leader until %s: %s with two leaders (terms %d and %d).",
+						next.Agent, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), -next.Worker, -holder.Worker)
+				} else {
+					best.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
+						next.Agent, sync, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), next.Worker, holder.Worker)
+				}
 				if faults := FaultsDuring(h, holder.Start, to); len(faults) > 0 {
 					best.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
 				}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/sim"
 )
 
@@ -64,16 +64,20 @@ func TestSessionDoneAgentIsCaught(t *testing.T) {
 		if p1.Property != model.ExclusiveWork || p1.Status != model.Fail || v == nil {
 			t.Fatalf("attempt %d: want a P1 violation, got %+v", i, p1)
 		}
-		if len(v.Agents) != 2 || v.Agents[0] == v.Agents[1] || !strings.HasPrefix(v.Sync, "sync-") || v.To <= v.From {
-			t.Fatalf("the violation must name two agents, the sync and a positive overlap: %+v", v)
+		if len(v.Agents) != 2 || v.Agents[0] == v.Agents[1] || !(strings.HasPrefix(v.Sync, "sync-") || v.Sync == model.Leadership) || v.To <= v.From {
+			t.Fatalf("the violation must name two agents, a sync or leadership, and a positive overlap: %+v", v)
 		}
-		for _, want := range []string{v.Agents[0], v.Agents[1], v.Sync, "kept working on it until", "isolate " + v.Agents[0]} {
+		for _, want := range []string{v.Agents[0], v.Agents[1], "until", "isolate " + v.Agents[0]} {
 			if !strings.Contains(v.Text, want) {
 				t.Errorf("explanation %q does not mention %q", v.Text, want)
 			}
 		}
-		if _, err := model.ReadHistory(filepath.Join(run.Report, "history.json")); err != nil {
-			t.Errorf("the failing run's report: %v", err)
+		again, err := reports.Recheck(run.Report)
+		if err != nil {
+			t.Fatalf("re-check the stored history: %v", err)
+		}
+		if again.Status != model.Fail || again.Results[0].Summary != p1.Summary {
+			t.Errorf("offline re-check says %s / %q; the live run said %q", again.Status, again.Results[0].Summary, p1.Summary)
 		}
 		t.Logf("caught on attempt %d: %s (report %s)", i, v.Text, run.Report)
 		return
