@@ -220,13 +220,21 @@ func checkEtcdLog(h History) *Violation {
 		}
 		return "nobody"
 	}
-	log := slices.DeleteFunc(slices.Clone(h.Events), func(e Event) bool { return e.Kind != EtcdPut && e.Kind != EtcdDelete })
-	slices.SortStableFunc(log, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
+	var log []*Event
+	for i := range h.Events {
+		if e := &h.Events[i]; e.Kind == EtcdPut || e.Kind == EtcdDelete {
+			log = append(log, e)
+		}
+	}
+	byRev := func(a, b *Event) int { return cmp.Compare(a.Rev, b.Rev) }
+	if !slices.IsSortedFunc(log, byRev) { // one watch delivers in order; merged logs may not be
+		slices.SortStableFunc(log, byRev)
+	}
 
-	alive := map[int64]string{}     // create revision -> key, for keys that exist
-	created := map[int64]string{}   // create revision -> key, for keys seen being created
-	last := map[string]Checkpoint{} // sync -> last checkpoint written
-	written := map[string][]Event{} // sync -> its checkpoint writes, in revision order
+	alive := map[int64]string{}      // create revision -> key, for keys that exist
+	created := map[int64]string{}    // create revision -> key, for keys seen being created
+	last := map[string]Checkpoint{}  // sync -> last checkpoint written
+	written := map[string][]*Event{} // sync -> its checkpoint writes, in revision order
 	for _, e := range log {
 		dir, sync, _ := strings.Cut(e.Key, "/")
 		if dir != "checkpoints" {

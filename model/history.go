@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // HistoryVersion is the version of the history file format this package writes.
@@ -135,8 +137,12 @@ func ParseCheckpoint(s string) (Checkpoint, error) {
 	if s == "" {
 		return Checkpoint{N: 0}, nil
 	}
+	n, token, ok := strings.Cut(s, "@")
 	var c Checkpoint
-	if _, err := fmt.Sscanf(s, "%d@%d", &c.N, &c.Token); err != nil {
+	var errN, errT error
+	c.N, errN = strconv.Atoi(n)
+	c.Token, errT = strconv.ParseInt(token, 10, 64)
+	if !ok || errN != nil || errT != nil {
 		return c, fmt.Errorf("checkpoint %q is not N@TOKEN", s)
 	}
 	return c, nil

@@ -142,12 +142,17 @@ func CheckStop(h History, bound time.Duration) Result {
 		r.Violation = &Violation{Sync: e.Sync, Agents: []string{e.Agent}, From: e.Time, To: e.Time, Text: text}
 		return r
 	}
-	running := map[int]Event{}
-	check := func(now int64) *Event { // the lowest-numbered overdue worker
+	running := map[string]map[int]Event{} // sync -> its running workers
+	check := func(now int64) *Event {     // the lowest-numbered overdue worker
 		var late *Event
-		for id, w := range running {
-			if t, ok := removed[w.Sync]; ok && now-t > int64(bound) && (late == nil || id < late.Worker) {
-				late = &w
+		for sync, t := range removed {
+			if now-t <= int64(bound) {
+				continue
+			}
+			for id, w := range running[sync] {
+				if late == nil || id < late.Worker {
+					late = &w
+				}
 			}
 		}
 		return late
@@ -169,12 +174,15 @@ func CheckStop(h History, bound time.Duration) Result {
 				ended[e.Agent] = e.Time
 			}
 		case WorkStart:
-			running[e.Worker] = e
+			if running[e.Sync] == nil {
+				running[e.Sync] = map[int]Event{}
+			}
+			running[e.Sync][e.Worker] = e
 			if t, ok := ended[e.Agent]; ok {
 				return fail(e, fmt.Sprintf("%s started %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
 			}
 		case WorkExit:
-			delete(running, e.Worker)
+			delete(running[e.Sync], e.Worker)
 		case Commit:
 			if e.Outcome != OK {
 				continue
