@@ -20,6 +20,7 @@ vet:
 race:
 	$(GO) test -count=1 -race ./agent/... ./model/...
 
-## bench: the agent's figures (assignment speed, join convergence, handover, failover); takes about a minute
+## bench: the agent's figures (assignment speed, join convergence, handover, failover) and the checkers' speed; a few minutes
 bench:
 	$(GO) test -run XXX -bench . -benchtime=5x -benchmem ./agent/
+	$(GO) test -run XXX -bench . -benchtime=3x ./model/
