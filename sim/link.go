@@ -113,14 +113,23 @@ func (l *link) unpause() {
 	l.each(func(_ int, p proxy.Server) { p.UnpauseTx(); p.UnpauseRx() })
 }
 
-// reset drops every connection at once: each proxy is closed and started
-// again at the same address, so the agent reconnects.
+// reset drops every connection: each proxy is closed and a new one starts
+// at the same address, so the agent reconnects. The old proxy closes its
+// connections as soon as they carry anything (it cannot interrupt an idle
+// one), which is what a dropped connection looks like to its user.
 func (l *link) reset() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, p := range l.proxies {
-		p.Close()
-		np, err := startProxy(l.configs[i])
+		go p.Close()
+		var np proxy.Server
+		var err error
+		for try := 0; try < 100; try++ { // until the old listener is gone
+			if np, err = startProxy(l.configs[i]); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		if err != nil {
 			return err
 		}
@@ -129,7 +138,9 @@ func (l *link) reset() error {
 	return nil
 }
 
-// close cuts every connection and stops listening.
+// close stops listening and lets every connection end. It does not wait:
+// a proxy's Close blocks until each connection carried data or its other
+// end closed, which the agent's client or the members do in their time.
 func (l *link) close() {
-	l.each(func(_ int, p proxy.Server) { p.Close() })
+	l.each(func(_ int, p proxy.Server) { go p.Close() })
 }

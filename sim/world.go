@@ -140,9 +140,10 @@ func (w *world) live(id string) (*proc, bool) {
 func (w *world) crash(p *proc) {
 	p.stopping.Store(true)
 	p.dead.Store(true)
-	p.link.close()
+	p.link.isolate(nil) // nothing it sends from now on reaches etcd
 	w.rec.record(model.Event{Kind: model.AgentCrash, Agent: p.id})
 	p.client.Close()
+	p.link.close()
 	p.cancel()
 	p.frozen.open() // a killed process does not stay frozen
 	w.wait(p)
