@@ -168,6 +168,7 @@ func (inc *incarnation) rebalance(key string, term int64) error {
 	}
 	slices.Sort(changed)
 	guard := clientv3.Compare(clientv3.CreateRevision(key), "=", term)
+	var rev int64
 	for batch := range slices.Chunk(changed, maxOpsPerTxn) {
 		ops := make([]clientv3.Op, 0, len(batch))
 		for _, s := range batch {
@@ -186,7 +187,8 @@ func (inc *incarnation) rebalance(key string, term int64) error {
 		if !resp.Succeeded {
 			return errDeposed
 		}
+		rev = resp.Header.Revision
 	}
-	inc.observe(Event{Kind: Rebalanced, Token: term, Moves: len(changed)})
+	inc.observe(Event{Kind: Rebalanced, Token: term, Moves: len(changed), Rev: rev})
 	return nil
 }

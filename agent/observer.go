@@ -19,7 +19,7 @@ const (
 	ReleaseDone  EventKind = "release-done"  // the claim with Token is gone (Err nil) or the outcome is unknown
 	LeaderWon    EventKind = "leader-won"    // leadership confirmed for term Token
 	LeaderLost   EventKind = "leader-lost"   // stopped acting as leader of term Token
-	Rebalanced   EventKind = "rebalanced"    // the leader wrote Moves assignment changes
+	Rebalanced   EventKind = "rebalanced"    // the leader of term Token wrote Moves assignment changes, the last at revision Rev
 	Fenced       EventKind = "fenced"        // the incarnation stopped trusting its lease (Err says why)
 	Committed    EventKind = "committed"     // a checkpoint commit answered: Err nil, ErrFenced (rejected), or unknown
 	InvalidSync  EventKind = "invalid-sync"  // Sync's definition is not a JSON object; it is not run (Err says why)
@@ -32,6 +32,7 @@ type Event struct {
 	Sync  string
 	Token int64
 	Moves int
+	Rev   int64 // the etcd revision of the write, where there was one
 	// Elapsed is how long the step took: for a successful ClaimDone, from
 	// the worker's first claim attempt (the handover latency this agent saw).
 	Elapsed time.Duration

@@ -201,7 +201,9 @@ func countKind(h History, kind Kind, keyPrefix string) int {
 	return n
 }
 
-// checkEtcdLog replays etcd's log in revision order. A fencing token is the
+// checkEtcdLog replays etcd's log in revision order. Every leader's
+// assignment write must have happened while its term was the oldest leader
+// key alive. A fencing token is the
 // create revision of the key that grants ownership (the claim, for the
 // reference agent; whatever key another agent uses), so a checkpoint write
 // is fenced if a key with its token's create revision still existed at the
@@ -231,12 +233,49 @@ func checkEtcdLog(h History) *Violation {
 		slices.SortStableFunc(log, byRev)
 	}
 
-	alive := map[int64]string{}      // create revision -> key, for keys that exist
-	created := map[int64]string{}    // create revision -> key, for keys seen being created
+	alive := map[int64]string{}   // create revision -> key, for keys that exist
+	created := map[int64]string{} // create revision -> key, for keys seen being created
+	// The leader's assignment writes: the writer's term must be the oldest
+	// leader key alive at the write's revision.
+	var rebalances []Event
+	for _, e := range h.Events {
+		if e.Kind == Rebalanced && e.Rev > 0 {
+			rebalances = append(rebalances, e)
+		}
+	}
+	slices.SortStableFunc(rebalances, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
+	leaders := map[int64]bool{} // create revisions of live keys under leader/
+	checkTerm := func(r Event) *Violation {
+		current := int64(0)
+		for t := range leaders {
+			if current == 0 || t < current {
+				current = t
+			}
+		}
+		if current == r.Token {
+			return nil
+		}
+		return &Violation{Agents: []string{r.Agent}, From: r.Time, To: r.Time, Text: fmt.Sprintf(
+			"etcd accepted %s's assignment writes at revision %d under term %d, but the current leader's term then was %d: a deposed leader's writes got through.",
+			r.Agent, r.Rev, r.Token, current)}
+	}
 	last := map[string]Checkpoint{}  // sync -> last checkpoint written
 	written := map[string][]*Event{} // sync -> its checkpoint writes, in revision order
 	for _, e := range log {
+		for len(rebalances) > 0 && rebalances[0].Rev < e.Rev {
+			if v := checkTerm(rebalances[0]); v != nil {
+				return v
+			}
+			rebalances = rebalances[1:]
+		}
 		dir, sync, _ := strings.Cut(e.Key, "/")
+		if dir == "leader" {
+			if e.Kind == EtcdPut {
+				leaders[e.Token] = true
+			} else {
+				delete(leaders, e.Token)
+			}
+		}
 		if dir != "checkpoints" {
 			if e.Kind == EtcdPut {
 				alive[e.Token] = e.Key
@@ -271,6 +310,13 @@ func checkEtcdLog(h History) *Violation {
 		}
 		last[sync] = cp
 		written[sync] = append(written[sync], e)
+	}
+	if len(log) > 0 {
+		for _, r := range rebalances {
+			if v := checkTerm(r); v != nil {
+				return v
+			}
+		}
 	}
 	for _, e := range h.Events {
 		if e.Kind != WorkStart || created[e.Token] != "claims/"+e.Sync {

@@ -129,3 +129,22 @@ func TestFencedEffectsAgainstEtcdsLog(t *testing.T) {
 		})
 	}
 }
+
+func TestDeposedLeaderWritesAreCaught(t *testing.T) {
+	log := []Event{
+		logPut("leader/a", 3, 3, "agent-1"),
+		logPut("assign/s", 5, 5, "agent-1"),
+		logDelete("leader/a", 10, 3),
+		logPut("leader/b", 11, 11, "agent-2"),
+		logPut("assign/s", 12, 5, "agent-2"),
+	}
+	ok := Event{Time: 5 * ms, Kind: Rebalanced, Agent: "agent-1", Token: 3, Rev: 5}
+	if v := checkEtcdLog(history(log, []Event{ok})); v != nil {
+		t.Fatalf("a current leader's write flagged: %s", v.Text)
+	}
+	deposed := Event{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-1", Token: 3, Rev: 12}
+	v := checkEtcdLog(history(log, []Event{deposed}))
+	if v == nil || !strings.Contains(v.Text, "etcd accepted agent-1's assignment writes at revision 12 under term 3, but the current leader's term then was 11") {
+		t.Fatalf("a deposed leader's write was not caught: %+v", v)
+	}
+}

@@ -134,6 +134,9 @@ func Check(h History, opts Options) Verdict {
 	v.Ownership, v.Effects = ownership, effects
 	bound := cmp.Or(opts.LeaseTTL, time.Second) + time.Second
 	v.Results = append(v.Results, p1, p2, CheckProgress(h), CheckStop(h, bound), checkComplete(h))
+	for i := range v.Results {
+		explainFaults(h, &v.Results[i], bound)
+	}
 	if slices.Contains(expect, Stable) {
 		v.Results = append(v.Results, checkStable(h))
 	}
@@ -195,4 +198,16 @@ func checkStable(h History) Result {
 		}
 	}
 	return Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
+}
+
+// explainFaults adds the faults active around a violation to its text.
+func explainFaults(h History, r *Result, before time.Duration) {
+	v := r.Violation
+	if v == nil || strings.Contains(v.Text, "Faults around it") {
+		return
+	}
+	if faults := FaultsDuring(h, v.From-int64(before), v.To); len(faults) > 0 {
+		v.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
+		r.Summary = v.Text
+	}
 }

@@ -125,7 +125,7 @@ func (o observer) Observe(e agent.Event) {
 	if e.Kind == agent.Committed {
 		return // the simulated Syncer records each commit with its call time
 	}
-	ev := model.Event{Kind: agentKinds[e.Kind], Agent: o.agent, Lease: e.Lease, Sync: e.Sync, Token: e.Token, Outcome: outcome(e.Err)}
+	ev := model.Event{Kind: agentKinds[e.Kind], Agent: o.agent, Lease: e.Lease, Sync: e.Sync, Token: e.Token, Rev: e.Rev, Outcome: outcome(e.Err)}
 	if ev.Kind == "" {
 		ev.Kind = model.Kind(e.Kind)
 	}
