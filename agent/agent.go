@@ -43,10 +43,13 @@ func NewWork(sync string, definition []byte, token int64, checkpoint []byte, com
 	return &Work{Sync: sync, Definition: definition, Token: token, Checkpoint: checkpoint, commit: commit}
 }
 
-// Commit stores checkpoint if and only if this claim is still current. It
-// returns ErrFenced when the claim is gone (another agent may own the sync),
+// Commit stores checkpoint if and only if this claim is still current and
+// nothing else was stored since the last commit it saw. It returns ErrFenced
+// when the claim is gone (another agent may own the sync), an error
+// wrapping ErrNotStored when an earlier commit landed late (commit again),
 // and an error wrapping ErrUnknownOutcome when etcd did not answer, in which
-// case the checkpoint may or may not have been stored.
+// case the checkpoint may or may not have been stored. Calls for one Work
+// are serialised.
 func (w *Work) Commit(ctx context.Context, checkpoint []byte) error {
 	return w.commit(ctx, checkpoint)
 }
@@ -57,6 +60,9 @@ var (
 	ErrFenced = errors.New("fenced: the claim is no longer held")
 	// ErrUnknownOutcome reports that a write may or may not have taken effect.
 	ErrUnknownOutcome = errors.New("outcome unknown")
+	// ErrNotStored reports that a commit definitely did not take effect
+	// (an earlier one of this claim landed late); commit again.
+	ErrNotStored = errors.New("checkpoint not stored")
 	// ErrDuplicateID reports that a live agent already runs under this id.
 	ErrDuplicateID = errors.New("agent id already registered by a live agent")
 	// ErrWorkerStuck reports that a Syncer did not return after its context

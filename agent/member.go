@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"sync"
+
 	"context"
 	"errors"
 	"fmt"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"slices"
 	"time"
 
@@ -167,12 +170,12 @@ func (m *memberState) start(ctx context.Context, syncs []string, rev int64) erro
 // work claims the sync, runs the Syncer until told to stop, waits for it to
 // return, and only then releases the claim.
 func (inc *incarnation) work(w *worker, definition []byte) {
-	token, checkpoint, ok := inc.claim(w)
+	t, ok := inc.claim(w)
 	if !ok {
 		return
 	}
-	work := NewWork(w.sync, definition, token, checkpoint, func(ctx context.Context, cp []byte) error {
-		return inc.commit(ctx, w.sync, token, cp)
+	work := NewWork(w.sync, definition, t.token, t.checkpoint, func(ctx context.Context, cp []byte) error {
+		return inc.commit(ctx, t, cp)
 	})
 
 	ctx, cancel := context.WithCancel(inc.ctx)
@@ -200,23 +203,43 @@ func (inc *incarnation) work(w *worker, definition []byte) {
 		inc.fence(fmt.Errorf("%w: sync %s", ErrWorkerStuck, w.sync))
 		return
 	}
-	inc.release(w.sync, token)
+	inc.release(w.sync, t.token)
+}
+
+// tenure is one claim on a sync: its fencing token, and the checkpoint as
+// last seen, whose mod revision every commit compares against so that a
+// write delayed in the network can never overwrite a newer one.
+type tenure struct {
+	sync       string
+	token      int64
+	checkpoint []byte
+
+	mu  sync.Mutex // commits may come from several goroutines
+	rev int64      // mod revision of the checkpoint as last seen; 0 for none
+}
+
+func newTenure(sync string, token int64, cp []*mvccpb.KeyValue) *tenure {
+	t := &tenure{sync: sync, token: token}
+	if len(cp) > 0 {
+		t.checkpoint, t.rev = cp[0].Value, cp[0].ModRevision
+	}
+	return t
 }
 
 // claim creates the claim once the previous one is gone. The claim txn also
 // reads the checkpoint, so the worker resumes from the last committed one.
-func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok bool) {
+func (inc *incarnation) claim(w *worker) (*tenure, bool) {
 	key, assign := inc.k.claim(w.sync), inc.k.assign(w.sync)
 	retry := backoff{min: 20 * time.Millisecond, max: inc.cfg.RequestTimeout}
 	began := time.Now()
 	for {
 		select {
 		case <-w.stop:
-			return 0, nil, false
+			return nil, false
 		default:
 		}
 		if !inc.trusted() {
-			return 0, nil, false
+			return nil, false
 		}
 		inc.observe(Event{Kind: ClaimStart, Sync: w.sync})
 		ctx, cancel := inc.request()
@@ -237,29 +260,26 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 		case err != nil:
 			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: fmt.Errorf("%w: %w", ErrUnknownOutcome, err)})
 			// Resolve the unknown outcome by reading, never by retrying blindly.
-			if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
-				inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
-				return token, checkpoint, true
+			if t, ok := inc.heldClaim(w.sync); ok {
+				inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: t.token, Elapsed: time.Since(began)})
+				return t, true
 			}
 			retry.sleep(inc.ctx)
 		case resp.Succeeded:
-			token = resp.Header.Revision
-			if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) > 0 {
-				checkpoint = kvs[0].Value
-			}
-			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
-			return token, checkpoint, true
+			t := newTenure(w.sync, resp.Header.Revision, resp.Responses[1].GetResponseRange().Kvs)
+			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: t.token, Elapsed: time.Since(began)})
+			return t, true
 		default:
 			inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Err: ErrFenced})
 			held := resp.Responses[0].GetResponseRange().Kvs
 			if len(held) == 0 {
-				return 0, nil, false // no longer assigned here, or the sync is gone
+				return nil, false // no longer assigned here, or the sync is gone
 			}
 			if held[0].Lease == int64(inc.lease) {
 				// Ours, from an earlier worker whose release is unknown: resume it.
-				if token, checkpoint, ok = inc.heldClaim(w.sync); ok {
-					inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: token, Elapsed: time.Since(began)})
-					return token, checkpoint, true
+				if t, ok := inc.heldClaim(w.sync); ok {
+					inc.observe(Event{Kind: ClaimDone, Sync: w.sync, Token: t.token, Elapsed: time.Since(began)})
+					return t, true
 				}
 				retry.sleep(inc.ctx)
 				continue
@@ -273,7 +293,7 @@ func (inc *incarnation) claim(w *worker) (token int64, checkpoint []byte, ok boo
 
 // heldClaim reports whether this incarnation holds the claim on sync, with its
 // token and the committed checkpoint.
-func (inc *incarnation) heldClaim(sync string) (token int64, checkpoint []byte, ok bool) {
+func (inc *incarnation) heldClaim(sync string) (*tenure, bool) {
 	ctx, cancel := inc.request()
 	defer cancel()
 	resp, err := inc.cfg.Client.Txn(ctx).Then(
@@ -281,16 +301,13 @@ func (inc *incarnation) heldClaim(sync string) (token int64, checkpoint []byte, 
 		clientv3.OpGet(inc.k.checkpoint(sync)),
 	).Commit()
 	if err != nil {
-		return 0, nil, false
+		return nil, false
 	}
 	claim := resp.Responses[0].GetResponseRange().Kvs
 	if len(claim) == 0 || claim[0].Lease != int64(inc.lease) {
-		return 0, nil, false
+		return nil, false
 	}
-	if cp := resp.Responses[1].GetResponseRange().Kvs; len(cp) > 0 {
-		checkpoint = cp[0].Value
-	}
-	return claim[0].CreateRevision, checkpoint, true
+	return newTenure(sync, claim[0].CreateRevision, resp.Responses[1].GetResponseRange().Kvs), true
 }
 
 // waitDeleted returns once key is deleted after revision rev, ctx is done,
@@ -336,49 +353,68 @@ func (inc *incarnation) release(sync string, token int64) {
 	}
 }
 
-// commit stores a checkpoint under the claim with token. An unknown outcome
-// is resolved by reading, while the caller still wants an answer.
-func (inc *incarnation) commit(ctx context.Context, sync string, token int64, checkpoint []byte) (err error) {
+// commit stores a checkpoint under the tenure's claim, and only over the
+// checkpoint it last saw: a request delayed in the network and applied
+// late then fails its comparison instead of moving the checkpoint back.
+// An unknown outcome is resolved by reading, while the caller still wants
+// an answer; a read can prove a write happened, never that it will not.
+func (inc *incarnation) commit(ctx context.Context, t *tenure, checkpoint []byte) (err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	began := time.Now()
 	defer func() {
-		inc.observe(Event{Kind: Committed, Sync: sync, Token: token, Elapsed: time.Since(began), Err: err})
+		inc.observe(Event{Kind: Committed, Sync: t.sync, Token: t.token, Elapsed: time.Since(began), Err: err})
 	}()
 	if !inc.trusted() {
 		return ErrFenced
 	}
+	claimKey, cpKey := inc.k.claim(t.sync), inc.k.checkpoint(t.sync)
 	rctx, cancel := context.WithTimeout(ctx, inc.cfg.RequestTimeout)
 	resp, err := inc.cfg.Client.Txn(rctx).
-		If(clientv3.Compare(clientv3.CreateRevision(inc.k.claim(sync)), "=", token)).
-		Then(clientv3.OpPut(inc.k.checkpoint(sync), string(checkpoint))).
+		If(
+			clientv3.Compare(clientv3.CreateRevision(claimKey), "=", t.token),
+			clientv3.Compare(clientv3.ModRevision(cpKey), "=", t.rev),
+		).
+		Then(clientv3.OpPut(cpKey, string(checkpoint))).
+		Else(clientv3.OpGet(claimKey), clientv3.OpGet(cpKey)).
 		Commit()
 	cancel()
 	switch {
 	case err == nil && resp.Succeeded:
+		t.rev = resp.Header.Revision
 		return nil
-	case err == nil:
-		return ErrFenced
+	case err == nil: // definitely not applied
+		return t.settle(resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs, checkpoint, nil)
 	case ctx.Err() != nil || !inc.trusted():
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
-	// While the claim is ours nobody else writes the checkpoint, so it
-	// holds our value if and only if our write (or an equal one) took effect.
 	rctx, cancel = context.WithTimeout(ctx, inc.cfg.RequestTimeout)
 	defer cancel()
-	read, rerr := inc.cfg.Client.Txn(rctx).Then(
-		clientv3.OpGet(inc.k.claim(sync)),
-		clientv3.OpGet(inc.k.checkpoint(sync)),
-	).Commit()
+	read, rerr := inc.cfg.Client.Txn(rctx).Then(clientv3.OpGet(claimKey), clientv3.OpGet(cpKey)).Commit()
 	if rerr != nil {
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
-	claim, stored := read.Responses[0].GetResponseRange().Kvs, read.Responses[1].GetResponseRange().Kvs
-	if len(claim) == 0 || claim[0].CreateRevision != token {
-		return fmt.Errorf("%w: %w (and the claim is gone)", ErrUnknownOutcome, err)
+	return t.settle(read.Responses[0].GetResponseRange().Kvs, read.Responses[1].GetResponseRange().Kvs, checkpoint, fmt.Errorf("%w: %w", ErrUnknownOutcome, err))
+}
+
+// settle interprets the claim and checkpoint as read after a commit that
+// did not plainly succeed. unknown is nil when the commit was definitely not
+// applied, else the error to report when nothing more can be said. The
+// checkpoint holding our value means an attempt of ours landed.
+func (t *tenure) settle(claim, cp []*mvccpb.KeyValue, checkpoint []byte, unknown error) error {
+	if len(cp) > 0 {
+		t.rev = cp[0].ModRevision
 	}
-	if len(stored) > 0 && string(stored[0].Value) == string(checkpoint) {
+	ours := len(claim) > 0 && claim[0].CreateRevision == t.token
+	switch {
+	case ours && len(cp) > 0 && string(cp[0].Value) == string(checkpoint):
 		return nil
+	case unknown != nil:
+		return unknown
+	case !ours:
+		return ErrFenced
 	}
-	return fmt.Errorf("checkpoint not stored, safe to retry: %w", err)
+	return fmt.Errorf("%w: an earlier commit landed late; the checkpoint moved", ErrNotStored)
 }
 
 func (inc *incarnation) observe(e Event) {

@@ -143,7 +143,7 @@ func outcome(err error) model.Outcome {
 	switch {
 	case err == nil:
 		return model.OK
-	case errors.Is(err, agent.ErrFenced):
+	case errors.Is(err, agent.ErrFenced), errors.Is(err, agent.ErrNotStored):
 		return model.Failed
 	default:
 		return model.Unknown

@@ -77,7 +77,7 @@ func (o *Observer) Observe(e agent.Event) {
 		switch {
 		case e.Err == nil:
 			result = "ok"
-		case errors.Is(e.Err, agent.ErrFenced):
+		case errors.Is(e.Err, agent.ErrFenced), errors.Is(e.Err, agent.ErrNotStored):
 			result = "rejected"
 		}
 		o.commits.WithLabelValues(result).Inc()
