@@ -11,6 +11,7 @@
 //	P/claims/<sync>       ownership token, created with If(CreateRevision==0), bound to the lease;
 //	                      its create revision is the fencing token
 //	P/checkpoints/<sync>  progress; every write is guarded by the claim's create revision
+//	                      and by the checkpoint's mod revision as last seen
 //
 // The rules that make it safe:
 //
