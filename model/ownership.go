@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -168,7 +167,7 @@ func CheckExclusiveWork(h History, timeout time.Duration) (Result, porcupine.Lin
 		r.Summary = fmt.Sprintf("%d work intervals on %d syncs, leadership included, never overlapped", len(intervals), countSyncs(intervals))
 	case porcupine.Illegal:
 		r.Status = Fail
-		r.Violation = firstOverlap(h, intervals)
+		r.Violation = firstOverlap(intervals)
 		if r.Violation == nil {
 			r.Summary = "porcupine found no valid order of acquisitions and releases; see linearizability.html"
 		} else {
@@ -190,7 +189,7 @@ func countSyncs(intervals []Interval) int {
 }
 
 // firstOverlap finds the earliest instant two workers worked on one sync.
-func firstOverlap(h History, intervals []Interval) *Violation {
+func firstOverlap(intervals []Interval) *Violation {
 	bySync := map[string][]Interval{}
 	for _, iv := range intervals {
 		bySync[iv.Sync] = append(bySync[iv.Sync], iv)
@@ -218,9 +217,6 @@ func firstOverlap(h History, intervals []Interval) *Violation {
 				} else {
 					best.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
 						next.Agent, sync, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), next.Worker, holder.Worker)
-				}
-				if faults := FaultsDuring(h, holder.Start, to); len(faults) > 0 {
-					best.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
 				}
 			}
 			if next.Stop > holder.Stop {

@@ -93,7 +93,7 @@ func TestExclusiveWorkExplainsTheOverlap(t *testing.T) {
 		tenure("agent-2", "sync-7", 2, 3400, 3412, 0, 0),
 		[]Event{{Time: 3050 * ms, Kind: FaultEnd, Fault: "isolate", Target: "agent-1"}},
 	)
-	r, _ := CheckExclusiveWork(h, time.Minute)
+	r := Check(h, Options{}).Results[0]
 	v := r.Violation
 	if r.Status != Fail || v == nil {
 		t.Fatalf("want a violation, got %s: %s", r.Status, r.Summary)
