@@ -60,7 +60,7 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			})
 		} else {
 			w.mu.Lock()
-			w.pending = append(w.pending, pending{fault: s.Fault, target: target, heal: healed})
+			w.pending = append(w.pending, healed)
 			w.mu.Unlock()
 		}
 	}
@@ -74,7 +74,7 @@ func (w *world) healAll() {
 	w.pending = nil
 	w.mu.Unlock()
 	for i := len(open) - 1; i >= 0; i-- {
-		open[i].heal()
+		open[i]()
 	}
 }
 

@@ -28,14 +28,7 @@ type world struct {
 	lives   map[string]int   // how many processes each agent has had
 	agents  int              // agents started so far, for naming joiners
 	down    map[int]Fault    // members out of the quorum, and why
-	pending []pending        // faults to heal when the timeline ends
-}
-
-// pending is a fault waiting for its heal.
-type pending struct {
-	fault  Fault
-	target string
-	heal   func()
+	pending []func()         // heals of the faults left open until the timeline ends
 }
 
 func newWorld(setup Setup, opts Options, cluster *Cluster, operator *clientv3.Client) *world {
