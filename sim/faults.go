@@ -274,7 +274,11 @@ func (w *world) injectAgent(s Step, id string) (heal func(), err error) {
 			members = append(members, ref.N)
 		}
 		p.link.isolate(members)
-		return p.link.reconnect, nil
+		return func() {
+			if err := p.link.reconnect(); err != nil {
+				w.rec.record(model.Event{Kind: model.Skipped, Agent: id, Detail: "reconnect: " + err.Error()})
+			}
+		}, nil
 	case Delay:
 		p.link.delay(s.Latency.Std(), s.Jitter.Std())
 		return p.link.undelay, nil

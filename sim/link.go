@@ -91,8 +91,15 @@ func (l *link) isolate(members []int) {
 	})
 }
 
-func (l *link) reconnect() {
+// reconnect ends an isolation. Blackholing dropped bytes in the middle of
+// the agent's HTTP/2 streams, which no real network does (TCP delivers in
+// order or breaks the connection), and a desynchronised connection can
+// refuse every request with PROTOCOL_ERROR for good; so the connections
+// are dropped too, as TCP would have after a long cut, and the agent
+// reconnects.
+func (l *link) reconnect() error {
 	l.each(func(_ int, p proxy.Server) { p.UnblackholeTx(); p.UnblackholeRx() })
+	return l.reset()
 }
 
 // delay slows both directions by latency ± jitter.
