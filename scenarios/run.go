@@ -83,3 +83,34 @@ func RunAll(ctx context.Context, scs []*Scenario, opts Options, parallel int, re
 		report(sc, r.out, r.err)
 	}
 }
+
+// Replay runs sc attempts times, at most parallel at once, and counts the
+// runs in which property failed again (any counted failure when property is
+// ""). Time is real, so a replay repeats the schedule, not the interleaving:
+// the count is the reproduction rate, reported, never hidden.
+func Replay(ctx context.Context, sc *Scenario, attempts, parallel int, property model.Property, opts Options, report func(i int, o *Outcome, err error)) (reproduced int) {
+	scs := make([]*Scenario, attempts)
+	for i := range scs {
+		scs[i] = sc
+	}
+	i := 0
+	RunAll(ctx, scs, opts, parallel, func(_ *Scenario, o *Outcome, err error) {
+		i++
+		if err == nil && failed(o.Verdict, property) {
+			reproduced++
+		}
+		report(i, o, err)
+	})
+	return reproduced
+}
+
+// failed reports whether v counts a failure of property (of any property
+// when it is "").
+func failed(v model.Verdict, property model.Property) bool {
+	for _, r := range v.Results {
+		if r.Expected && r.Status == model.Fail && (property == "" || r.Property == property) {
+			return true
+		}
+	}
+	return false
+}

@@ -34,6 +34,7 @@ commands:
   list                      list the scripted scenarios
   run [flags] NAME|FILE|all run scenarios against the reference agent
   check DIR|history.json    re-check a stored history offline
+  replay DIR|FILE           run a saved scenario again, N attempts, and say how often it failed again
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "cluster":
 		return cluster(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replay(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -205,4 +208,54 @@ func cluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "etcd endpoints: %s\n(interrupt to stop)\n", strings.Join(c.Endpoints(), ","))
 	<-ctx.Done()
 	return exitPass
+}
+
+// replay runs a report's scenario (or a scenario file) again. From a report
+// of a failed run it counts the runs in which the same property failed.
+func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	attempts := fs.Int("attempts", 10, "how many times to run it")
+	parallel := fs.Int("parallel", 2, "runs at once")
+	out := fs.String("out", reports.Dir(), "directory for the reports of runs that fail")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 || *attempts < 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	sc, property, err := reports.Replayable(sim.Abs(fs.Arg(0)))
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
+		return exitUsage
+	}
+	what := "any counted property"
+	if property != "" {
+		what = string(property)
+	}
+	parsed, err := scenarios.Decode(sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "replaying %s %d times, watching %s\n", parsed.Name, *attempts, what)
+	code := exitPass
+	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, property, scenarios.Options{Reports: sim.Abs(*out)}, func(i int, o *scenarios.Outcome, err error) {
+		if err != nil {
+			fmt.Fprintf(stdout, "  attempt %d: could not run: %v\n", i, err)
+			code = exitUndecided
+			return
+		}
+		fmt.Fprintf(stdout, "  attempt %d: %s %5.1fs %s\n", i, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
+	})
+	fmt.Fprintf(stdout, "reproduced %d of %d (%.0f%%)\n", n, *attempts, 100*float64(n)/float64(*attempts))
+	if n > 0 {
+		return exitViolation
+	}
+	return code
 }
