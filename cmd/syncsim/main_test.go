@@ -38,6 +38,10 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{[]string{"check", filepath.Join(dir, "nowhere")}, "does not exist; give a report directory or its history.json"},
 		{[]string{"check", corrupt}, "is not a history file"},
 		{[]string{"check", newer}, "has history format version 99; this syncsim reads versions 1 to 1"},
+		{[]string{"replay"}, "usage: syncsim replay"},
+		{[]string{"replay", filepath.Join(dir, "nowhere")}, "give a report directory or a scenario file"},
+		{[]string{"replay", "--attempts", "0", corrupt}, "usage: syncsim replay"},
+		{[]string{"replay", corrupt}, "line 1"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := syncsim(tt.args...)
