@@ -233,6 +233,7 @@ func checkEtcdLog(h History) *Violation {
 		slices.SortStableFunc(log, byRev)
 	}
 
+	tokens := map[string]int64{}  // key -> create revision of its last put
 	alive := map[int64]string{}   // create revision -> key, for keys that exist
 	created := map[int64]string{} // create revision -> key, for keys seen being created
 	// The leader's assignment writes: the writer's term must be the oldest
@@ -269,21 +270,29 @@ func checkEtcdLog(h History) *Violation {
 			rebalances = rebalances[1:]
 		}
 		dir, sync, _ := strings.Cut(e.Key, "/")
+		token := e.Token
+		if e.Kind == EtcdPut {
+			tokens[e.Key] = token
+		} else if token == 0 {
+			// etcd leaves a delete's previous value out when it cannot
+			// read it (compacted meanwhile); the key's last put names it.
+			token = tokens[e.Key]
+		}
 		if dir == "leader" {
 			if e.Kind == EtcdPut {
-				leaders[e.Token] = true
+				leaders[token] = true
 			} else {
-				delete(leaders, e.Token)
+				delete(leaders, token)
 			}
 		}
 		if dir != "checkpoints" {
 			if e.Kind == EtcdPut {
-				alive[e.Token] = e.Key
-				if e.Token == e.Rev {
-					created[e.Token] = e.Key
+				alive[token] = e.Key
+				if token == e.Rev {
+					created[token] = e.Key
 				}
 			} else {
-				delete(alive, e.Token)
+				delete(alive, token)
 			}
 			continue
 		}

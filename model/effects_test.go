@@ -148,3 +148,23 @@ func TestDeposedLeaderWritesAreCaught(t *testing.T) {
 		t.Fatalf("a deposed leader's write was not caught: %+v", v)
 	}
 }
+
+// TestDeleteWithoutPreviousValue: etcd omits a delete's previous value when
+// it was compacted meanwhile; the key's last put still says whose it was,
+// so a new leader after it is not mistaken for a deposed one (a false alarm
+// exploration found).
+func TestDeleteWithoutPreviousValue(t *testing.T) {
+	log := []Event{
+		logPut("leader/a", 3, 3, "agent-1"),
+		logPut("claims/s", 4, 4, "agent-1"),
+		logDelete("leader/a", 10, 0),
+		logDelete("claims/s", 10, 0),
+		logPut("leader/b", 11, 11, "agent-2"),
+		logPut("assign/s", 12, 5, "agent-2"),
+		logPut("checkpoints/s", 13, 13, "1@4"),
+	}
+	v := checkEtcdLog(history(log, []Event{{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-2", Token: 11, Rev: 12}}))
+	if v == nil || !strings.Contains(v.Text, "token 4, but that claim no longer existed") {
+		t.Fatalf("want only the write under the deleted claim flagged, got %+v", v)
+	}
+}
