@@ -3,12 +3,14 @@ package sim
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/syncsim/syncsim/agent"
@@ -28,6 +30,7 @@ func (w *world) play(ctx context.Context, steps []Step) {
 	for _, i := range order {
 		s := steps[i]
 		sleepCtx(ctx, time.Until(t0.Add(s.At.Std())))
+		began := time.Now()
 		if ctx.Err() != nil {
 			break
 		}
@@ -44,7 +47,11 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			skip(target, err)
 			continue
 		}
-		w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target, Detail: describe(i, s)})
+		detail := describe(i, s)
+		if late := began.Sub(t0.Add(s.At.Std())) + time.Since(began); late > 100*time.Millisecond {
+			detail += fmt.Sprintf(" (in force %v after its time)", late.Round(time.Millisecond))
+		}
+		w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target, Detail: detail})
 		if heal == nil {
 			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
 			continue
@@ -54,8 +61,11 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
 		}
 		if s.For > 0 {
+			// Healed on schedule, however long the fault took to inject:
+			// a late start shortens the fault, it never stretches it into
+			// the next one's window (which could take a quorum down).
 			heals.Go(func() {
-				sleepCtx(ctx, s.For.Std())
+				sleepCtx(ctx, time.Until(t0.Add(s.At.Std()+s.For.Std())))
 				healed()
 			})
 		} else {
@@ -228,23 +238,26 @@ func (w *world) inject(step int, s Step, target string) (heal func(), err error)
 		}
 		return w.injectMember(s.Fault, group)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	def := cmp.Or(s.Definition, fmt.Sprintf(`{"name":%q,"step":%d}`, target, step+1))
 	switch s.Fault {
 	case Join:
 		return nil, w.join()
 	case Compact:
-		resp, err := w.operator.Get(ctx, "compact")
-		if err != nil {
-			return nil, err
-		}
-		_, err = w.operator.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
-		return nil, err
+		return nil, operate(func(ctx context.Context) error {
+			resp, err := w.operator.Get(ctx, "compact")
+			if err != nil {
+				return err
+			}
+			_, err = w.operator.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+			if errors.Is(err, rpctypes.ErrCompacted) {
+				return nil // an attempt that timed out got through
+			}
+			return err
+		})
 	case AddSync, ChangeSync:
-		return nil, w.addSync(ctx, target, def)
+		return nil, w.addSync(target, def)
 	case RemoveSync:
-		if err := agent.RemoveSync(ctx, w.operator, w.opts.Prefix, target); err != nil {
+		if err := operate(func(ctx context.Context) error { return agent.RemoveSync(ctx, w.operator, w.opts.Prefix, target) }); err != nil {
 			return nil, err
 		}
 		w.rec.record(model.Event{Kind: model.SyncRemoved, Sync: target})
@@ -346,12 +359,31 @@ func (w *world) injectMember(fault Fault, group []int) (heal func(), err error) 
 }
 
 // addSync creates or changes a sync as an operator would, and records it.
-func (w *world) addSync(ctx context.Context, name, definition string) error {
-	if err := agent.AddSync(ctx, w.operator, w.opts.Prefix, name, definition); err != nil {
+func (w *world) addSync(name, definition string) error {
+	err := operate(func(ctx context.Context) error {
+		return agent.AddSync(ctx, w.operator, w.opts.Prefix, name, definition)
+	})
+	if err != nil {
 		return err
 	}
 	w.rec.record(model.Event{Kind: model.SyncAdded, Sync: name, Value: definition})
 	return nil
+}
+
+// operate runs an operator's request as an operator would: each attempt
+// bounded by a second and retried for five. A request sent to a member that
+// is paused or cut off hangs rather than fails, and the next attempt may
+// reach another member. Every operator request is idempotent.
+func operate(do func(ctx context.Context) error) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := do(ctx)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 // waitFor polls cond until it holds or limit passes.

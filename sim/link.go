@@ -16,6 +16,7 @@ import (
 // cut off (or slowed) alone while the members still see each other.
 type link struct {
 	mu        sync.Mutex // the proxies change on reset
+	closed    bool       // the process is gone; nothing restarts its network
 	configs   []proxy.ServerConfig
 	proxies   []proxy.Server
 	endpoints []string
@@ -127,6 +128,9 @@ func (l *link) unpause() {
 func (l *link) reset() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
 	for i, p := range l.proxies {
 		go p.Close()
 		var np proxy.Server
@@ -149,5 +153,10 @@ func (l *link) reset() error {
 // a proxy's Close blocks until each connection carried data or its other
 // end closed, which the agent's client or the members do in their time.
 func (l *link) close() {
-	l.each(func(_ int, p proxy.Server) { go p.Close() })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for _, p := range l.proxies {
+		go p.Close()
+	}
 }

@@ -69,7 +69,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	var syncs []string
 	for i := 1; i <= setup.Syncs; i++ {
 		syncs = append(syncs, SyncName(i))
-		if err := w.addSync(ctx, SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
+		if err := w.addSync(SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
 			return nil, fmt.Errorf("create sync %s: %w", SyncName(i), err)
 		}
 	}
