@@ -1,7 +1,12 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test vet race bench
+.PHONY: demo test vet race bench explore
+
+# The harness built once per make run, so exit codes pass through (go run
+# turns every failure into exit status 1).
+SYNCSIM := $(CURDIR)/.bin/syncsim
+EXPLORE_TIME ?= 2m
 
 ## demo: run the scripted catalogue against the reference agent; print a summary and the reports' path
 demo:
@@ -24,3 +29,15 @@ race:
 bench:
 	$(GO) test -run XXX -bench . -benchtime=5x -benchmem ./agent/
 	$(GO) test -run XXX -bench . -benchtime=3x ./model/
+
+## explore: a short campaign. First the planted Session.Done() bug must be found and shrunk
+## (or replayed), which proves exploration bites; then the reference agent must survive
+## EXPLORE_TIME (default 2m) of drawn scenarios with no violation.
+explore: $(SYNCSIM)
+	@$(SYNCSIM) explore --mutant session-done --duration $(EXPLORE_TIME); code=$$?; \
+	if [ $$code -ne 1 ]; then echo "make explore: the Session.Done() agent was not caught (exit $$code)"; exit 1; fi
+	$(SYNCSIM) explore --duration $(EXPLORE_TIME)
+
+.PHONY: $(SYNCSIM)
+$(SYNCSIM):
+	$(GO) build -o $@ ./cmd/syncsim

@@ -9,31 +9,43 @@ import (
 	"github.com/syncsim/syncsim/model"
 )
 
-// Replayable returns the scenario file to run again from a report directory
-// or a scenario file, and, for the report of a failed run, the property that
-// failed first (the one a replay watches).
-func Replayable(path string) (scenario []byte, property model.Property, err error) {
+// Replay is what running a report again needs.
+type Replay struct {
+	Scenario []byte // the scenario file
+	// Property is the one that failed first in the reported run, the one a
+	// replay watches; "" for a scenario file or a run that passed.
+	Property model.Property
+	// Mutant is the planted bug the reported agent carried; "" for the
+	// reference agent or a scenario file.
+	Mutant string
+}
+
+// Replayable reads what it takes to run a report directory, or a scenario
+// file, again.
+func Replayable(path string) (Replay, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: give a report directory or a scenario file: %w", path, err)
+		return Replay{}, fmt.Errorf("%s: give a report directory or a scenario file: %w", path, err)
 	}
 	if !st.IsDir() {
 		data, err := os.ReadFile(path)
-		return data, "", err
+		return Replay{Scenario: data}, err
 	}
 	data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s is not a complete report: %w", path, err)
+		return Replay{}, fmt.Errorf("%s is not a complete report: %w", path, err)
 	}
+	r := Replay{Scenario: data}
 	if raw, err := os.ReadFile(filepath.Join(path, "summary.json")); err == nil {
 		var sum Summary
 		if err := json.Unmarshal(raw, &sum); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", filepath.Join(path, "summary.json"), err)
+			return Replay{}, fmt.Errorf("%s: %w", filepath.Join(path, "summary.json"), err)
 		}
 		v := model.Verdict{Results: sum.Results}
 		if first := v.First(); first != nil && first.Status == model.Fail {
-			property = first.Property
+			r.Property = first.Property
 		}
+		r.Mutant = sum.Mutant
 	}
-	return data, property, nil
+	return r, nil
 }

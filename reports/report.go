@@ -29,12 +29,16 @@ type Run struct {
 	Verdict  model.Verdict
 	Logs     map[string][]byte // by agent, plus "etcd"
 	Duration time.Duration
+	// Mutant names the planted bug the agent under test carried; "" for
+	// the reference agent.
+	Mutant string
 }
 
 // Summary is summary.json.
 type Summary struct {
 	Format   int            `json:"format"`
 	Name     string         `json:"name"`
+	Mutant   string         `json:"mutant,omitempty"`
 	Status   model.Status   `json:"status"`
 	Seconds  float64        `json:"seconds"`
 	Results  []model.Result `json:"results"`
@@ -61,7 +65,7 @@ func Write(root string, r Run) (string, error) {
 		return "", err
 	}
 	sum := Summary{
-		Format: Format, Name: r.Name, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
+		Format: Format, Name: r.Name, Mutant: r.Mutant, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
 		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(model.Intervals(r.History)),
 		Finished: time.Now().UTC().Truncate(time.Second),
 	}
@@ -128,6 +132,9 @@ func annotations(h model.History) []porcupine.Annotation {
 func markdown(r Run, s Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", r.Name, strings.ToUpper(string(s.Status)))
+	if r.Mutant != "" {
+		fmt.Fprintf(&b, "The agent under test carried the planted bug **%s**; replay with `syncsim replay --mutant %s <this directory>`.\n\n", r.Mutant, r.Mutant)
+	}
 	if first := r.Verdict.First(); first != nil {
 		fmt.Fprintf(&b, "**%s %s.** %s\n\n", first.Property, first.Status, first.Summary)
 	}

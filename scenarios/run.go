@@ -18,6 +18,9 @@ type Options struct {
 	// KeepPassing writes a report for passing runs too; by default only
 	// failed or undecided runs leave one.
 	KeepPassing bool
+	// Mutant names the planted bug the system carries, for the reports;
+	// "" for the reference agent.
+	Mutant string
 }
 
 // Outcome is one scenario run, checked.
@@ -26,6 +29,8 @@ type Outcome struct {
 	Verdict  model.Verdict
 	History  model.History
 	Duration time.Duration
+	// Checked is how long model.Check took.
+	Checked time.Duration
 	// Report is the run's report directory, if one was written.
 	Report string
 }
@@ -38,10 +43,12 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	checking := time.Now()
 	out := &Outcome{
 		Scenario: sc,
 		History:  res.History,
 		Verdict:  model.Check(res.History, model.Options{Expect: sc.Expect, LeaseTTL: sc.LeaseTTL.Std()}),
+		Checked:  time.Since(checking),
 		Duration: time.Since(began),
 	}
 	if opts.Reports != "" && (opts.KeepPassing || out.Verdict.Status != model.Pass) {
@@ -52,6 +59,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 			Verdict:  out.Verdict,
 			Logs:     res.Logs,
 			Duration: out.Duration,
+			Mutant:   opts.Mutant,
 		})
 		if err != nil {
 			return out, err

@@ -107,8 +107,9 @@ func describe(i int, s Step) string {
 
 // resolve turns the step's target into a name: an agent id, a member name
 // (several joined by "+" for a split), a sync name, or "" for no target.
-// Roles wait briefly to be filled (an owner may be mid-handover, an
-// election under way).
+// Roles wait to be filled: an owner may be mid-handover, an election under
+// way, and after a crash both wait for a lease to expire, so the wait
+// allows two lease TTLs and two seconds.
 func (w *world) resolve(ctx context.Context, step int, s Step) (string, error) {
 	ref, err := ParseTarget(Faults[s.Fault].Target, s.Target)
 	if err != nil {
@@ -116,7 +117,7 @@ func (w *world) resolve(ctx context.Context, step int, s Step) (string, error) {
 	}
 	var name string
 	var why error
-	found := w.waitFor(ctx, 2*time.Second, func() bool {
+	found := w.waitFor(ctx, 2*w.setup.LeaseTTL.Std()+2*time.Second, func() bool {
 		name, why = w.lookup(step, s, ref)
 		return why == nil
 	})
@@ -139,15 +140,17 @@ func (w *world) lookup(step int, s Step, ref Ref) (string, error) {
 		case Literal:
 			return AgentName(ref.N), nil
 		case OwnerOf:
-			if id, ok := w.rec.owner(SyncName(ref.N)); ok {
+			// The recorder still names a crashed owner until another
+			// agent takes over; a role is held by a running agent.
+			if id, ok := w.rec.owner(SyncName(ref.N)); ok && w.running(id) {
 				return id, nil
 			}
-			return "", fmt.Errorf("nobody works on %s", SyncName(ref.N))
+			return "", fmt.Errorf("no running agent works on %s", SyncName(ref.N))
 		case LeaderAgent:
-			if id, ok := w.rec.currentLeader(); ok {
+			if id, ok := w.rec.currentLeader(); ok && w.running(id) {
 				return id, nil
 			}
-			return "", fmt.Errorf("no agent leads")
+			return "", fmt.Errorf("no running agent leads")
 		case AnyAgent:
 			if id := Choose(seed, step, w.liveAgents()); id != "" {
 				return id, nil
@@ -204,6 +207,11 @@ func (w *world) lookupMember(step int, ref Ref) (string, error) {
 	return "", fmt.Errorf("no follower is up")
 }
 
+func (w *world) running(id string) bool {
+	_, ok := w.live(id)
+	return ok
+}
+
 func (w *world) liveAgents() []string {
 	w.mu.Lock()
 	ids := make([]string, 0, len(w.procs))
@@ -211,7 +219,7 @@ func (w *world) liveAgents() []string {
 		ids = append(ids, id)
 	}
 	w.mu.Unlock()
-	return slices.DeleteFunc(ids, func(id string) bool { _, ok := w.live(id); return !ok })
+	return slices.DeleteFunc(ids, func(id string) bool { return !w.running(id) })
 }
 
 // downSet is the members out of the quorum; w.mu is held.

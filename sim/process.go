@@ -63,6 +63,17 @@ func setupProcess() error {
 	return setupErr
 }
 
+// WorkDir enters the framework's test context, if no cluster has yet, and
+// returns the working directory it moved the process into. Anything that
+// resolves paths relative to the working directory (rapid's failure files,
+// for one) sees this directory, not the one the process started in.
+func WorkDir() (string, error) {
+	if err := setupProcess(); err != nil {
+		return "", err
+	}
+	return os.Getwd()
+}
+
 // tb is the testutil.TB the framework needs, for use outside a test: logs go
 // to a writer, Fatal unwinds to the nearest do, and cleanups run on close.
 type tb struct {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/syncsim/syncsim/agent"
 	"github.com/syncsim/syncsim/agent/metrics"
+	"github.com/syncsim/syncsim/cmd/internal/cliflag"
 )
 
 const usage = `usage: syncagent <command> [flags]
@@ -115,11 +116,12 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) int {
 	margin := fs.Duration("safety-margin", 0, "stop work this long before the lease could expire (default lease-ttl/4)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "address for /metrics and /healthz (empty: none)")
 	demoEvery := fs.Duration("demo-every", time.Second, "how often the demo syncer advances and commits")
-	if err := fs.Parse(args); err != nil {
+	extra, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "syncagent run: unexpected argument %q\n", fs.Arg(0))
+	if len(extra) > 0 {
+		fmt.Fprintf(stderr, "syncagent run: unexpected argument %q\n", extra[0])
 		return 2
 	}
 	if *ttl < time.Second || *ttl%time.Second != 0 {
@@ -195,7 +197,7 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("syncs "+verb, stderr, "syncs add|rm|ls [flags] [NAME] [DEFINITION]")
 	var conn connection
 	conn.register(fs)
-	pos, err := parseInterspersed(fs, args[1:])
+	pos, err := cliflag.Parse(fs, args[1:])
 	if err != nil {
 		return 2
 	}
@@ -248,22 +250,6 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// parseInterspersed parses flags wherever they stand among the arguments
-// and returns the arguments that are not flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 func dash(s string) string {

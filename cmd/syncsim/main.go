@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/syncsim/syncsim/cmd/internal/cliflag"
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/scenarios"
@@ -33,8 +34,9 @@ const usage = `usage: syncsim <command> [flags] [arguments]
 commands:
   list                      list the scripted scenarios
   run [flags] NAME|FILE|all run scenarios against the reference agent
-  check DIR|history.json    re-check a stored history offline
+  explore [flags]           run scenarios drawn at random, shrink what fails
   replay DIR|FILE           run a saved scenario again, N attempts, and say how often it failed again
+  check DIR|history.json    re-check a stored history offline
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
 
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cluster(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replay(ctx, args[1:], stdout, stderr)
+	case "explore":
+		return explore(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -87,19 +91,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failuresOnly := fs.Bool("failures-only", false, "write reports only for runs that did not pass")
 	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
+	mutant := fs.String("mutant", "", mutantUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	names, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() == 0 {
+	if *mutant != "" {
+		return underMutant(ctx, *mutant, append([]string{"run"}, withoutFlag(args, "mutant")...), stdout, stderr)
+	}
+	if len(names) == 0 {
 		fs.Usage()
 		return exitUsage
 	}
 	var todo []*scenarios.Scenario
-	for _, arg := range fs.Args() {
+	for _, arg := range names {
 		scs, err := resolve(arg)
 		if err != nil {
 			fmt.Fprintf(stderr, "syncsim run: %v\n", err)
@@ -110,7 +119,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	root := sim.Abs(*out)
 	code := exitPass
-	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly}
+	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly, Mutant: os.Getenv(envMutant)}
 	scenarios.RunAll(ctx, todo, opts, *parallel, func(sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stderr, "syncsim run: %s: %v\n", sc.Name, err)
@@ -169,14 +178,15 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, "usage: syncsim check REPORT-DIR|history.json") }
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fs.Usage()
 		return exitUsage
 	}
-	v, err := reports.Recheck(fs.Arg(0))
+	v, err := reports.Recheck(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim check: %v\n", err)
 		return exitUsage
@@ -192,10 +202,11 @@ func cluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	members := fs.Int("members", 3, "number of etcd members")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if *members < 1 || *members > 7 || fs.NArg() > 0 {
+	if *members < 1 || *members > 7 || len(pos) > 0 {
 		fmt.Fprintln(stderr, "usage: syncsim cluster [--members 1..7]")
 		return exitUsage
 	}
@@ -218,34 +229,44 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	attempts := fs.Int("attempts", 10, "how many times to run it")
 	parallel := fs.Int("parallel", 2, "runs at once")
 	out := fs.String("out", reports.Dir(), "directory for the reports of runs that fail")
+	mutant := fs.String("mutant", "", mutantUsage+" (default: the one the report's agent carried)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 1 || *attempts < 1 {
+	if len(pos) != 1 || *attempts < 1 {
 		fs.Usage()
 		return exitUsage
 	}
-	sc, property, err := reports.Replayable(sim.Abs(fs.Arg(0)))
+	r, err := reports.Replayable(sim.Abs(pos[0]))
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
 		return exitUsage
+	}
+	parsed, err := scenarios.Decode(r.Scenario)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
+		return exitUsage
+	}
+	if *mutant == "" && r.Mutant != "" && r.Mutant != os.Getenv(envMutant) {
+		*mutant = r.Mutant
+		fmt.Fprintf(stdout, "the reported agent carried the planted bug %s; replaying against it\n", r.Mutant)
+	}
+	if *mutant != "" {
+		return underMutant(ctx, *mutant, append([]string{"replay"}, withoutFlag(args, "mutant")...), stdout, stderr)
 	}
 	what := "any counted property"
-	if property != "" {
-		what = string(property)
-	}
-	parsed, err := scenarios.Decode(sc)
-	if err != nil {
-		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
-		return exitUsage
+	if r.Property != "" {
+		what = string(r.Property)
 	}
 	fmt.Fprintf(stdout, "replaying %s %d times, watching %s\n", parsed.Name, *attempts, what)
 	code := exitPass
-	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, property, scenarios.Options{Reports: sim.Abs(*out)}, func(i int, o *scenarios.Outcome, err error) {
+	opts := scenarios.Options{Reports: sim.Abs(*out), Mutant: os.Getenv(envMutant)}
+	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, r.Property, opts, func(i int, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stdout, "  attempt %d: could not run: %v\n", i, err)
 			code = exitUndecided

@@ -25,6 +25,9 @@ func TestBadUsageExitsTwo(t *testing.T) {
 	os.WriteFile(corrupt, []byte(`{"version":1,"events":[{"t":`), 0o644)
 	newer := filepath.Join(dir, "newer.json")
 	os.WriteFile(newer, []byte(`{"version":99,"events":[]}`), 0o644)
+	scenarioFile := filepath.Join(dir, "owner-crash.json")
+	sc, _ := scenarios.Find("owner-crash")
+	os.WriteFile(scenarioFile, sc.Encode(), 0o644)
 	tests := []struct {
 		args []string
 		want string
@@ -42,6 +45,17 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{[]string{"replay", filepath.Join(dir, "nowhere")}, "give a report directory or a scenario file"},
 		{[]string{"replay", "--attempts", "0", corrupt}, "usage: syncsim replay"},
 		{[]string{"replay", corrupt}, "line 1"},
+		{[]string{"replay", "--mutant", "no-such-bug", scenarioFile}, `no mutant named "no-such-bug"; the planted bugs are: `},
+		{[]string{"explore", "--shard", "0/2"}, "--shard \"0/2\" must be i/n with 1 <= i <= n"},
+		{[]string{"explore", "--shard", "3/2"}, "must be i/n"},
+		{[]string{"explore", "--shard", "1/2x"}, "must be i/n"},
+		{[]string{"explore", "--members", "9"}, "members is 9; it must be 1 to 7"},
+		{[]string{"explore", "--agents", "0"}, "agents is 0"},
+		{[]string{"explore", "--parallel", "0"}, "usage: syncsim explore"},
+		{[]string{"explore", "extra"}, "usage: syncsim explore"},
+		{[]string{"explore", "--duration", "soon"}, "invalid value \"soon\" for flag -duration"},
+		{[]string{"explore", "--mutant", "no-such-bug"}, `no mutant named "no-such-bug"`},
+		{[]string{"run", "--mutant", "no-such-bug", "all"}, `no mutant named "no-such-bug"`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := syncsim(tt.args...)

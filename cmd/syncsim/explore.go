@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/syncsim/syncsim/cmd/internal/cliflag"
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
+)
+
+// explore runs a campaign of drawn scenarios and shrinks the first
+// violation it finds.
+func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", time.Minute, "start no scenario after this long")
+	count := fs.Int("count", 0, "run at most this many scenarios (0: no limit)")
+	seed := fs.Int64("seed", 0, "first seed (0: pick one and print it); the same seed draws the same scenarios")
+	shard := fs.String("shard", "1/1", "run shard i of n (i from 1): seeds are dealt round-robin, so n runs with one seed split a campaign")
+	agents := fs.Int("agents", 3, "agents at the start of each scenario")
+	members := fs.Int("members", 3, "etcd members")
+	syncs := fs.Int("syncs", 4, "syncs at the start of each scenario")
+	steps := fs.Int("steps", 8, "most steps in a drawn timeline")
+	parallel := fs.Int("parallel", 3, "scenarios to run at once")
+	keepGoing := fs.Bool("keep-going", false, "go on after the first violation")
+	shrink := fs.Bool("shrink", true, "shrink the first violation to a smaller timeline that still fails")
+	shrinkTime := fs.Duration("shrink-time", 3*time.Minute, "time allowed for shrinking")
+	confirm := fs.Int("confirm", 4, "runs that measure how often a failure comes back, before and after shrinking")
+	out := fs.String("out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
+	mutant := fs.String("mutant", "", mutantUsage)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	extra, err := cliflag.Parse(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if *mutant != "" {
+		return underMutant(ctx, *mutant, append([]string{"explore"}, withoutFlag(args, "mutant")...), stdout, stderr)
+	}
+	var i, n int
+	if _, err := fmt.Sscanf(*shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != *shard {
+		fmt.Fprintf(stderr, "syncsim explore: --shard %q must be i/n with 1 <= i <= n, such as 2/4\n", *shard)
+		return exitUsage
+	}
+	space := scenarios.Space{Members: *members, Agents: *agents, Syncs: *syncs, Steps: *steps}
+	if err := space.Validate(); err != nil {
+		fmt.Fprintf(stderr, "syncsim explore: %v\n", err)
+		return exitUsage
+	}
+	if len(extra) > 0 || *parallel < 1 || *count < 0 || *confirm < 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano() % 1e9 // only the starting point; every draw after it is seeded
+	}
+	root := sim.Abs(*out)
+	campaign := scenarios.Campaign{
+		Space: space, Seed: *seed, Shard: i - 1, Shards: n,
+		Duration: *duration, Count: *count, Parallel: *parallel, KeepGoing: *keepGoing,
+		Options: scenarios.Options{Reports: root, Mutant: os.Getenv(envMutant)},
+	}
+	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, for %v; reports under %s\n", *seed, *shard, *parallel, *duration, root)
+
+	progress := newProgress(stdout)
+	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
+		switch {
+		case err != nil:
+			progress.line(fmt.Sprintf("ERROR could not run a scenario: %v", err))
+		case o.Verdict.Status != model.Pass:
+			first := o.Verdict.First()
+			progress.line(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), o.Scenario.Name, first.Property, first.Summary, o.Report))
+		}
+		progress.update(t.String())
+	})
+	progress.done()
+	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
+
+	code := exitPass
+	switch {
+	case tally.Violations > 0:
+		code = exitViolation
+	case tally.Undecided > 0 || tally.Errors > 0:
+		code = exitUndecided
+	}
+	if *shrink {
+		shrinkFirst(ctx, failures, scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: min(*parallel, 2), Options: campaign.Options}, stdout)
+	}
+	return code
+}
+
+// shrinkFirst shrinks the first violation that comes back reliably enough
+// to shrink, trying up to three, and says what came of each.
+func shrinkFirst(ctx context.Context, failures []*scenarios.Outcome, opts scenarios.Shrinking, stdout io.Writer) {
+	tried := 0
+	for _, o := range failures {
+		if o.Verdict.Status != model.Fail || tried == 3 || ctx.Err() != nil {
+			continue
+		}
+		tried++
+		fmt.Fprintf(stdout, "shrinking %s (%d steps)\n", o.Scenario.Name, len(o.Scenario.Steps))
+		res := scenarios.Shrink(ctx, o, opts, func(line string) { fmt.Fprintln(stdout, "  "+line) })
+		fmt.Fprintln(stdout, res)
+		if res.Scenario == nil {
+			fmt.Fprintf(stdout, "replay the original: syncsim replay %s\n", o.Report)
+			if res.OriginalReproduced*2 < res.Confirm {
+				continue // too unreliable to shrink; the next may do better
+			}
+			return
+		}
+		for _, r := range res.Reports {
+			fmt.Fprintf(stdout, "  report: %s\n", r)
+		}
+		if len(res.Reports) > 0 {
+			fmt.Fprintf(stdout, "replay it: syncsim replay --attempts 10 %s\n", res.Reports[0])
+			fmt.Fprintf(stdout, "keep it as a regression scenario: cp %s/scenario.json scenarios/catalogue/NAME.json, then set \"name\" to NAME\n", res.Reports[0])
+		}
+		return
+	}
+}
+
+// progress shows a campaign's count: one line rewritten in place on a
+// terminal, a plain line every ten seconds otherwise.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	last     time.Time
+	shown    string
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(status string) {
+	p.shown = status
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%s", status)
+		return
+	}
+	if time.Since(p.last) >= 10*time.Second {
+		p.last = time.Now()
+		fmt.Fprintln(p.w, status)
+	}
+}
+
+// line prints a line of its own, keeping the status line below it.
+func (p *progress) line(s string) {
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%s\n%s", s, p.shown)
+		return
+	}
+	fmt.Fprintln(p.w, s)
+}
+
+func (p *progress) done() {
+	if p.terminal {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
+)
+
+// envMutant tells a syncsim built with a planted bug which one it carries,
+// so its reports say so and a replay of them runs the same bug.
+const envMutant = "SYNCSIM_MUTANT"
+
+const mutantUsage = "run a planted bug: syncsim built with the named patch to agent/ (scenarios/mutants)"
+
+// underMutant runs this command line again with a syncsim built from a
+// scratch copy of the module with the planted bug applied to agent/.
+func underMutant(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
+	var mutant *scenarios.Mutant
+	var names []string
+	for _, m := range scenarios.Mutants() {
+		names = append(names, m.Name)
+		if m.Name == name {
+			mutant = &m
+		}
+	}
+	if mutant == nil {
+		fmt.Fprintf(stderr, "syncsim: no mutant named %q; the planted bugs are: %s\n", name, strings.Join(names, ", "))
+		return exitUsage
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim: --mutant %s: %v\n", name, err)
+		return exitUsage
+	}
+	dir, err := os.MkdirTemp("", "syncsim-mutant-")
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim: %v\n", err)
+		return exitUndecided
+	}
+	defer os.RemoveAll(dir)
+	began := time.Now()
+	bin, err := mutant.Build(ctx, root, dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim: %v\n", err)
+		return exitUndecided
+	}
+	fmt.Fprintf(stdout, "mutant %s (%s), built in %.1fs: %s\n", mutant.Name, mutant.Class, time.Since(began).Seconds(), mutant.Description)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = sim.Abs("."), stdout, stderr
+	cmd.Env = append(os.Environ(), envMutant+"="+mutant.Name)
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(stderr, "syncsim: run the mutant: %v\n", err)
+		return exitUndecided
+	}
+	return exitPass
+}
+
+// moduleRoot finds the syncsim module's source, which a mutant is built from.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", errors.New("building a mutant needs the syncsim source and the go command: run syncsim from inside its module")
+	}
+	data, err := os.ReadFile(gomod)
+	if err != nil || !strings.Contains(string(data), "module github.com/syncsim/syncsim\n") {
+		return "", fmt.Errorf("%s is not the syncsim module: run syncsim from inside its source", gomod)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// withoutFlag returns args without the named flag and its value.
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == name && args[i] != a:
+			i++ // its value
+		case strings.HasPrefix(a, name+"=") && args[i] != a:
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
