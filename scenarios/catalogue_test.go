@@ -21,8 +21,15 @@ func reportsDir() string {
 }
 
 func TestCatalogueDecodes(t *testing.T) {
-	if n := len(Catalogue()); n < 2 {
-		t.Fatalf("catalogue has %d scenarios", n)
+	cat := Catalogue()
+	if len(cat) < 2 {
+		t.Fatalf("catalogue has %d scenarios", len(cat))
+	}
+	// A scenario copied in from a report keeps its old name until edited.
+	for i := 1; i < len(cat); i++ {
+		if cat[i].Name == cat[i-1].Name {
+			t.Errorf("two catalogue scenarios are named %q; give the copy a name of its own", cat[i].Name)
+		}
 	}
 }
 

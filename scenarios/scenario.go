@@ -271,6 +271,16 @@ func knownFaults() string {
 	return strings.Join(names, ", ")
 }
 
+// GoString is the scenario as one line of JSON, so that rapid's logs of a
+// drawn scenario (and its failure files) read like a scenario file.
+func (sc *Scenario) GoString() string {
+	data, err := json.Marshal(sc)
+	if err != nil {
+		panic(err) // a Scenario always encodes
+	}
+	return string(data)
+}
+
 // Encode writes the scenario as an indented JSON file.
 func (sc *Scenario) Encode() []byte {
 	data, err := json.MarshalIndent(sc, "", "  ")
