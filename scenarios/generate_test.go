@@ -14,7 +14,8 @@ import (
 
 // TestGeneratedScenariosRunAsWritten draws many timelines (without running
 // them) and checks what the executor relies on: each is a valid scenario,
-// keeps a majority of members and at least one agent in at every instant,
+// keeps a majority of members (one, when quorum loss is allowed) and at
+// least one agent in at every instant,
 // targets only syncs that exist, and gives up P1 exactly when it pauses an
 // agent.
 func TestGeneratedScenariosRunAsWritten(t *testing.T) {
@@ -23,10 +24,18 @@ func TestGeneratedScenariosRunAsWritten(t *testing.T) {
 			Members: rapid.SampledFrom([]int{1, 3, 5}).Draw(t, "members"),
 			Agents:  rapid.IntRange(1, 5).Draw(t, "agents"),
 			Syncs:   rapid.IntRange(1, 8).Draw(t, "syncs"),
+
+			AllowQuorumLoss: rapid.Bool().Draw(t, "allow quorum loss"),
 		}
 		sc := sp.Generator().Draw(t, "scenario")
 		if err := sc.Validate(); err != nil {
 			t.Fatalf("drawn scenario is invalid: %v\n%s", err, sc.Encode())
+		}
+		if most, at := sc.mostMembersDown(); most >= sc.Members {
+			t.Fatalf("every member is down at %v\n%s", at, sc.Encode())
+		}
+		if sc.AllowQuorumLoss && !sp.AllowQuorumLoss {
+			t.Fatal("the timeline takes a quorum down although the space does not allow it")
 		}
 		if len(sc.Steps) == 0 {
 			t.Fatal("no steps")

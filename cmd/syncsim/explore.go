@@ -21,7 +21,7 @@ import (
 func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", time.Minute, "start no scenario after this long")
+	duration := fs.Duration("duration", time.Minute, "start no scenario after this long (with --count and no --duration: no time limit)")
 	count := fs.Int("count", 0, "run at most this many scenarios (0: no limit)")
 	seed := fs.Int64("seed", 0, "first seed (0: pick one and print it); the same seed draws the same scenarios")
 	shard := fs.String("shard", "1/1", "run shard i of n (i from 1): seeds are dealt round-robin, so n runs with one seed split a campaign")
@@ -29,6 +29,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	members := fs.Int("members", 3, "etcd members")
 	syncs := fs.Int("syncs", 4, "syncs at the start of each scenario")
 	steps := fs.Int("steps", 8, "most steps in a drawn timeline")
+	quorumLoss := fs.Bool("allow-quorum-loss", false, "let member faults take a majority of members out at once (one stays up)")
 	parallel := fs.Int("parallel", 3, "scenarios to run at once")
 	keepGoing := fs.Bool("keep-going", false, "go on after the first violation")
 	shrink := fs.Bool("shrink", true, "shrink the first violation to a smaller timeline that still fails")
@@ -52,7 +53,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syncsim explore: --shard %q must be i/n with 1 <= i <= n, such as 2/4\n", *shard)
 		return exitUsage
 	}
-	space := scenarios.Space{Members: *members, Agents: *agents, Syncs: *syncs, Steps: *steps}
+	space := scenarios.Space{Members: *members, Agents: *agents, Syncs: *syncs, Steps: *steps, AllowQuorumLoss: *quorumLoss}
 	if err := space.Validate(); err != nil {
 		fmt.Fprintf(stderr, "syncsim explore: %v\n", err)
 		return exitUsage
@@ -60,6 +61,9 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(extra) > 0 || *parallel < 1 || *count < 0 || *confirm < 1 {
 		fs.Usage()
 		return exitUsage
+	}
+	if *count > 0 && !flagGiven(fs, "duration") {
+		*duration = 0
 	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano() % 1e9 // only the starting point; every draw after it is seeded
@@ -70,7 +74,16 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Duration: *duration, Count: *count, Parallel: *parallel, KeepGoing: *keepGoing,
 		Options: scenarios.Options{Reports: root, Mutant: os.Getenv(envMutant)},
 	}
-	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, for %v; reports under %s\n", *seed, *shard, *parallel, *duration, root)
+	limit := fmt.Sprintf("for %v", *duration)
+	switch {
+	case *count > 0 && *duration > 0:
+		limit = fmt.Sprintf("%d scenarios or %v", *count, *duration)
+	case *count > 0:
+		limit = fmt.Sprintf("%d scenarios", *count)
+	case *duration == 0:
+		limit = "until interrupted"
+	}
+	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, %s; reports under %s\n", *seed, *shard, *parallel, limit, root)
 
 	progress := newProgress(stdout)
 	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
@@ -173,4 +186,10 @@ func (p *progress) done() {
 	if p.terminal {
 		fmt.Fprintln(p.w)
 	}
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
