@@ -212,7 +212,7 @@ func (inc *incarnation) request() (context.Context, context.CancelFunc) {
 // sees everything that happened before it.
 func (inc *incarnation) hint(ctx context.Context, prefix string, poke func()) {
 	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+		wctx, cancel := context.WithCancel(ctx)
 		for resp := range inc.cfg.Client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify()) {
 			if resp.Err() != nil {
 				break

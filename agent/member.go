@@ -313,7 +313,7 @@ func (inc *incarnation) heldClaim(sync string) (*tenure, bool) {
 // waitDeleted returns once key is deleted after revision rev, ctx is done,
 // or one TTL passed (the caller then looks again).
 func (inc *incarnation) waitDeleted(ctx context.Context, key string, rev int64) {
-	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), inc.cfg.LeaseTTL)
+	ctx, cancel := context.WithTimeout(ctx, inc.cfg.LeaseTTL)
 	defer cancel()
 	for resp := range inc.cfg.Client.Watch(ctx, key, clientv3.WithRev(rev+1)) {
 		for _, ev := range resp.Events {
