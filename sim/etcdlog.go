@@ -2,11 +2,13 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/syncsim/syncsim/model"
@@ -23,32 +25,58 @@ type etcdLog struct {
 }
 
 func (w *world) watchLog() *etcdLog {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(context.Background()))
 	l := &etcdLog{w: w, cancel: cancel, done: make(chan struct{})}
+	w.log = l
 	go func() {
 		defer close(l.done)
-		ch := w.operator.Watch(ctx, w.opts.Prefix, clientv3.WithPrefix(), clientv3.WithRev(1), clientv3.WithPrevKV())
-		for resp := range ch {
-			if err := resp.Err(); err != nil {
-				w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("etcd's log is incomplete: the watch failed: %v", err)})
-				return
-			}
-			for _, ev := range resp.Events {
-				e := model.Event{Key: strings.TrimPrefix(string(ev.Kv.Key), w.opts.Prefix), Rev: ev.Kv.ModRevision}
-				if ev.Type == clientv3.EventTypeDelete {
-					e.Kind = model.EtcdDelete
-					if ev.PrevKv != nil {
-						e.Token, e.Lease = ev.PrevKv.CreateRevision, ev.PrevKv.Lease
+		// A watch served by a member that lost its leader ends ("no
+		// leader"); the next one starts where it stopped, on whichever
+		// member the client picks. Only compaction past the last revision
+		// seen loses events, and compact steps wait for the log first.
+		for ctx.Err() == nil {
+			ch := w.operator.Watch(ctx, w.opts.Prefix, clientv3.WithPrefix(), clientv3.WithRev(l.seen.Load()+1), clientv3.WithPrevKV())
+			for resp := range ch {
+				if err := resp.Err(); err != nil {
+					if errors.Is(err, rpctypes.ErrCompacted) {
+						w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("etcd's log is incomplete: the watch failed: %v", err)})
+						return
 					}
-				} else {
-					e.Kind, e.Value, e.Token, e.Lease = model.EtcdPut, string(ev.Kv.Value), ev.Kv.CreateRevision, ev.Kv.Lease
+					break
 				}
-				w.rec.record(e)
+				for _, ev := range resp.Events {
+					e := model.Event{Key: strings.TrimPrefix(string(ev.Kv.Key), w.opts.Prefix), Rev: ev.Kv.ModRevision}
+					if ev.Type == clientv3.EventTypeDelete {
+						e.Kind = model.EtcdDelete
+						if ev.PrevKv != nil {
+							e.Token, e.Lease = ev.PrevKv.CreateRevision, ev.PrevKv.Lease
+						}
+					} else {
+						e.Kind, e.Value, e.Token, e.Lease = model.EtcdPut, string(ev.Kv.Value), ev.Kv.CreateRevision, ev.Kv.Lease
+					}
+					w.rec.record(e)
+					l.seen.Store(ev.Kv.ModRevision)
+				}
+				l.seen.Store(max(l.seen.Load(), resp.Header.Revision))
 			}
-			l.seen.Store(resp.Header.Revision)
+			sleepCtx(ctx, 20*time.Millisecond)
 		}
 	}()
 	return l
+}
+
+// caughtUp waits until the log has reported revision rev or ctx ends.
+func (l *etcdLog) caughtUp(ctx context.Context, rev int64) bool {
+	// A progress request reaches the watch streams opened with the same
+	// metadata, so it must require a leader as the watch does.
+	ctx = clientv3.WithRequireLeader(ctx)
+	for l.seen.Load() < rev {
+		if err := l.w.operator.RequestProgress(ctx); err != nil || ctx.Err() != nil {
+			return false
+		}
+		sleepCtx(ctx, 20*time.Millisecond)
+	}
+	return true
 }
 
 // finish waits until the watch has reported etcd's current revision, then
@@ -65,11 +93,7 @@ func (l *etcdLog) finish() {
 		l.w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("etcd's log may be incomplete: cannot read the last revision: %v", err)})
 		return
 	}
-	for l.seen.Load() < resp.Header.Revision {
-		if err := l.w.operator.RequestProgress(ctx); err != nil || ctx.Err() != nil {
-			l.w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("etcd's log is incomplete: the watch reached revision %d of %d", l.seen.Load(), resp.Header.Revision)})
-			return
-		}
-		sleepCtx(ctx, 20*time.Millisecond)
+	if !l.caughtUp(ctx, resp.Header.Revision) {
+		l.w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("etcd's log is incomplete: the watch reached revision %d of %d", l.seen.Load(), resp.Header.Revision)})
 	}
 }

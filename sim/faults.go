@@ -256,6 +256,10 @@ func (w *world) inject(step int, s Step, target string) (heal func(), err error)
 			if err != nil {
 				return err
 			}
+			// Compaction must not eat the harness's own record of etcd.
+			if !w.log.caughtUp(ctx, resp.Header.Revision) {
+				return fmt.Errorf("etcd's log did not reach revision %d to compact at", resp.Header.Revision)
+			}
 			_, err = w.operator.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
 			if errors.Is(err, rpctypes.ErrCompacted) {
 				return nil // an attempt that timed out got through

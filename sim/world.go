@@ -22,6 +22,7 @@ type world struct {
 	cluster  *Cluster
 	operator *clientv3.Client
 	rec      *recorder
+	log      *etcdLog // etcd's own account of the run
 
 	mu      sync.Mutex
 	procs   map[string]*proc // the current process of each agent
