@@ -92,14 +92,12 @@ func (sp Space) Validate() error {
 func (sp Space) Generator() *rapid.Generator[*Scenario] {
 	sp = sp.withDefaults()
 	return rapid.Custom(func(t *rapid.T) *Scenario {
-		d := &drawing{sp: sp, syncs: make([]time.Duration, sp.Syncs+maxAdded+1)}
-		for n := 1; n <= sp.Syncs; n++ {
-			d.syncs[n] = 0 // present, and owned once the timeline starts
-		}
+		// Syncs 1..Syncs exist from the start (added at 0); the rest,
+		// up to maxAdded more, may be added.
+		d := &drawing{sp: sp, agents: sp.Agents, syncs: make([]time.Duration, sp.Syncs+maxAdded+1)}
 		for n := sp.Syncs + 1; n < len(d.syncs); n++ {
 			d.syncs[n] = absent
 		}
-		d.agents = sp.Agents
 		return d.draw(t)
 	})
 }
@@ -194,9 +192,9 @@ func (d *drawing) draw(t *rapid.T) *Scenario {
 func (d *drawing) actions() []action {
 	agentOut := d.agentsOut() < d.agents-1 // one more agent may go out
 	memberOut := d.membersOut()
-	minority := (d.sp.Members - 1) / 2
+	mayBeOut := (d.sp.Members - 1) / 2 // members out of the quorum at once
 	if d.sp.AllowQuorumLoss {
-		minority = d.sp.Members - 1
+		mayBeOut = d.sp.Members - 1
 	}
 	joins := d.agents - d.sp.Agents
 	present := d.present(false)
@@ -242,9 +240,9 @@ func (d *drawing) actions() []action {
 			d.agents++
 			d.add(sim.Step{Fault: sim.Join})
 		}},
-		{"member-crash", memberOut < minority && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberCrash) }},
-		{"member-isolate", memberOut < minority && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberIsolate) }},
-		{"member-pause", memberOut < minority && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberPause) }},
+		{"member-crash", memberOut < mayBeOut && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberCrash) }},
+		{"member-isolate", memberOut < mayBeOut && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberIsolate) }},
+		{"member-pause", memberOut < mayBeOut && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberPause) }},
 		{"pause", agentOut, func(t *rapid.T) { d.agentFault(t, sim.Pause) }},
 		{"remove-sync", len(present) > 1, func(t *rapid.T) {
 			target := d.drawSync(t, present)
@@ -253,7 +251,7 @@ func (d *drawing) actions() []action {
 			d.syncs[n] = absent
 			d.add(sim.Step{Fault: sim.RemoveSync, Target: target})
 		}},
-		{"split", minority > 0 && memberOut == 0, func(t *rapid.T) { d.memberFault(t, sim.Split) }},
+		{"split", d.sp.Members > 2 && memberOut == 0, func(t *rapid.T) { d.memberFault(t, sim.Split) }},
 		{"stop", agentOut, func(t *rapid.T) { d.agentFault(t, sim.Stop) }},
 	}
 	return acts

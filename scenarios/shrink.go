@@ -94,7 +94,7 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 			res.Tried++
 			n := Replay(ctx, cand, opts.Attempts, opts.Parallel, res.Property, quiet, func(int, *Outcome, error) {})
 			if n == opts.Attempts {
-				log(fmt.Sprintf("  %d steps still fail: %s", len(cand.Steps), stepsLine(cand)))
+				log(fmt.Sprintf("  still fails with %d members, %d agents, %d syncs: %s", cand.Members, cand.Agents, cand.Syncs, stepsLine(cand)))
 				current, improved = cand, true
 				cut = -1 // the offset belonged to the original's run
 				break
