@@ -299,16 +299,13 @@ func (w *world) injectAgent(s Step, id string) (heal func(), err error) {
 			members = append(members, ref.N)
 		}
 		p.link.isolate(members)
-		return func() {
-			if err := p.link.reconnect(); err != nil {
-				w.rec.record(model.Event{Kind: model.Skipped, Agent: id, Detail: "reconnect: " + err.Error()})
-			}
-		}, nil
+		return p.link.reconnect, nil
 	case Delay:
 		p.link.delay(s.Latency.Std(), s.Jitter.Std())
 		return p.link.undelay, nil
 	case Disconnect:
-		return nil, p.link.reset()
+		p.link.reset()
+		return nil, nil
 	case Crash:
 		w.crash(p)
 		return restart, nil

@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,18 +16,20 @@ import (
 )
 
 // link is one agent's network: a proxy to each member, so the agent can be
-// cut off (or slowed) alone while the members still see each other.
+// cut off (or slowed) alone while the members still see each other. The
+// agent's client dials through link.dial, so the link knows its
+// connections and can drop them.
 type link struct {
-	mu        sync.Mutex // the proxies change on reset
-	closed    bool       // the process is gone; nothing restarts its network
-	configs   []proxy.ServerConfig
+	mu        sync.Mutex
+	closed    bool // the process is gone
 	proxies   []proxy.Server
 	endpoints []string
+	conns     map[*conn]bool // the agent's open connections through the proxies
 }
 
 // newLink starts a proxy per member URL, listening on unix sockets in dir.
 func newLink(dir, name string, members []string) (*link, error) {
-	l := &link{}
+	l := &link{conns: map[*conn]bool{}}
 	for i, m := range members {
 		to, err := url.Parse(m)
 		if err != nil {
@@ -42,7 +47,6 @@ func newLink(dir, name string, members []string) (*link, error) {
 			l.close()
 			return nil, fmt.Errorf("proxy to %s: %w", m, err)
 		}
-		l.configs = append(l.configs, cfg)
 		l.proxies = append(l.proxies, p)
 		l.endpoints = append(l.endpoints, "unix://"+sock)
 	}
@@ -95,12 +99,12 @@ func (l *link) isolate(members []int) {
 // reconnect ends an isolation. Blackholing dropped bytes in the middle of
 // the agent's HTTP/2 streams, which no real network does (TCP delivers in
 // order or breaks the connection), and a desynchronised connection can
-// refuse every request with PROTOCOL_ERROR for good; so the connections
-// are dropped too, as TCP would have after a long cut, and the agent
-// reconnects.
-func (l *link) reconnect() error {
+// refuse every request with PROTOCOL_ERROR, or wait for a handshake that
+// was dropped, for good; so the connections are dropped too, as TCP would
+// have after a long cut, and the agent reconnects.
+func (l *link) reconnect() {
 	l.each(func(_ int, p proxy.Server) { p.UnblackholeTx(); p.UnblackholeRx() })
-	return l.reset()
+	l.reset()
 }
 
 // delay slows both directions by latency ± jitter.
@@ -121,32 +125,59 @@ func (l *link) unpause() {
 	l.each(func(_ int, p proxy.Server) { p.UnpauseTx(); p.UnpauseRx() })
 }
 
-// reset drops every connection: each proxy is closed and a new one starts
-// at the same address, so the agent reconnects. The old proxy closes its
-// connections as soon as they carry anything (it cannot interrupt an idle
-// one), which is what a dropped connection looks like to its user.
-func (l *link) reset() error {
+// reset drops every connection the agent has through the link, from the
+// agent's end, as a broken TCP connection would; it reconnects. (The proxy
+// itself can only drop a connection that carries data, and one whose
+// handshake was blackholed carries none: the agent would wait on it for
+// gRPC's 20 s connect timeout.)
+func (l *link) reset() {
+	l.mu.Lock()
+	open := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		open = append(open, c)
+	}
+	l.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// dial connects the agent's client to one of the link's proxies ("unix:"
+// addresses, as clientv3 hands them to gRPC) and keeps the connection for
+// reset.
+func (l *link) dial(ctx context.Context, addr string) (net.Conn, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(addr, "unix://"), "unix:")
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil
+		nc.Close()
+		return nil, fmt.Errorf("%s: the agent's network is gone", addr)
 	}
-	for i, p := range l.proxies {
-		go p.Close()
-		var np proxy.Server
-		var err error
-		for try := 0; try < 100; try++ { // until the old listener is gone
-			if np, err = startProxy(l.configs[i]); err == nil {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if err != nil {
-			return err
-		}
-		l.proxies[i] = np
-	}
-	return nil
+	c := &conn{Conn: nc, link: l}
+	l.conns[c] = true
+	return c, nil
+}
+
+// conn is one of the agent's connections; closing it forgets it.
+type conn struct {
+	net.Conn
+	link *link
+	once sync.Once
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.link.mu.Lock()
+		delete(c.link.conns, c)
+		c.link.mu.Unlock()
+	})
+	return err
 }
 
 // close stops listening and lets every connection end. It does not wait:

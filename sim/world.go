@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/syncsim/syncsim/agent"
 	"github.com/syncsim/syncsim/model"
@@ -74,6 +75,7 @@ func (w *world) start(id string) error {
 		DialTimeout:          2 * time.Second,
 		DialKeepAliveTime:    time.Second,
 		DialKeepAliveTimeout: time.Second,
+		DialOptions:          []grpc.DialOption{grpc.WithContextDialer(l.dial)},
 		Logger:               zap.NewNop(),
 	})
 	if err != nil {
