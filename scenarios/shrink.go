@@ -17,7 +17,7 @@ type Shrinking struct {
 	// measure how often the violation comes back; default 4.
 	Confirm int
 	// Attempts is how many runs of a candidate must all fail for it to
-	// replace the current timeline; default 2.
+	// replace the current timeline; default 3.
 	Attempts int
 	// Budget bounds the time spent trying candidates; default 3 minutes.
 	Budget   time.Duration
@@ -61,7 +61,7 @@ func (s *Shrunk) String() string {
 // worse than a large true one.
 func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string)) *Shrunk {
 	opts.Confirm = cmp.Or(opts.Confirm, 4)
-	opts.Attempts = cmp.Or(opts.Attempts, 2)
+	opts.Attempts = cmp.Or(opts.Attempts, 3)
 	opts.Parallel = cmp.Or(opts.Parallel, 2)
 	opts.Budget = cmp.Or(opts.Budget, 3*time.Minute)
 	res := &Shrunk{Original: found.Scenario, Confirm: opts.Confirm}

@@ -107,7 +107,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = exitUndecided
 	}
 	if *shrink {
-		shrinkFirst(ctx, failures, scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: min(*parallel, 2), Options: campaign.Options}, stdout)
+		shrinkFirst(ctx, failures, scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: *parallel, Options: campaign.Options}, stdout)
 	}
 	return code
 }
