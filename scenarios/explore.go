@@ -62,6 +62,11 @@ func (sp Space) Drawn(seed int64) *Scenario {
 	return sc
 }
 
+// seed is the seed of the campaign's k-th scenario (from 0).
+func (c Campaign) seed(k int64) int64 {
+	return c.Seed + k*int64(max(c.Shards, 1)) + int64(c.Shard)
+}
+
 // Explore runs the campaign and hands each run to each, in the order they
 // finish, with the tally including it; err is set when the harness could
 // not run the scenario. It returns the final tally and the runs that did
@@ -88,7 +93,7 @@ func Explore(ctx context.Context, c Campaign, each func(t Tally, o *Outcome, err
 				return
 			}
 			select {
-			case seeds <- c.Seed + k*int64(c.Shards) + int64(c.Shard):
+			case seeds <- c.seed(k):
 			case <-feed.Done():
 				return
 			}

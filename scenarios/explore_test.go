@@ -87,3 +87,22 @@ func setFlag(t *testing.T, name, value string) {
 	}
 	t.Cleanup(func() { flag.Set(name, old) })
 }
+
+// TestShardsSplitACampaign: n shards with one seed run every seed of the
+// unsharded campaign exactly once.
+func TestShardsSplitACampaign(t *testing.T) {
+	const shards, each = 4, 25
+	seen := map[int64]int{}
+	for shard := range shards {
+		c := Campaign{Seed: 1000, Shard: shard, Shards: shards}
+		for k := range int64(each) {
+			seen[c.seed(k)]++
+		}
+	}
+	whole := Campaign{Seed: 1000}
+	for k := range int64(shards * each) {
+		if seen[whole.seed(k)] != 1 {
+			t.Fatalf("seed %d ran %d times across the shards", whole.seed(k), seen[whole.seed(k)])
+		}
+	}
+}

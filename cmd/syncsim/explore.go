@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
@@ -85,7 +86,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, %s; reports under %s\n", *seed, *shard, *parallel, limit, root)
 
-	progress := newProgress(stdout)
+	progress := startProgress(stdout)
 	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
 		switch {
 		case err != nil:
@@ -94,9 +95,9 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			first := o.Verdict.First()
 			progress.line(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), o.Scenario.Name, first.Property, first.Summary, o.Report))
 		}
-		progress.update(t.String())
+		progress.update(t)
 	})
-	progress.done()
+	progress.finish()
 	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
 
 	code := exitPass
@@ -142,47 +143,83 @@ func shrinkFirst(ctx context.Context, failures []*scenarios.Outcome, opts scenar
 	}
 }
 
-// progress shows a campaign's count: one line rewritten in place on a
-// terminal, a plain line every ten seconds otherwise.
+// progress shows a campaign's count as it goes: on a terminal one status
+// line rewritten every second, otherwise a plain line every ten seconds.
 type progress struct {
 	w        io.Writer
 	terminal bool
-	last     time.Time
-	shown    string
+	began    time.Time
+	stop     chan struct{}
+	stopped  chan struct{}
+
+	mu    sync.Mutex
+	tally scenarios.Tally
 }
 
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+func startProgress(w io.Writer) *progress {
+	p := &progress{w: w, began: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.terminal = true
 		}
 	}
+	every := 10 * time.Second
+	if p.terminal {
+		every = time.Second
+	}
+	go func() {
+		defer close(p.stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.mu.Lock()
+				p.render()
+				p.mu.Unlock()
+			case <-p.stop:
+				return
+			}
+		}
+	}()
 	return p
 }
 
-func (p *progress) update(status string) {
-	p.shown = status
+// render shows the tally with the time elapsed now; p.mu is held.
+func (p *progress) render() {
+	t := p.tally
+	t.Elapsed = time.Since(p.began)
 	if p.terminal {
-		fmt.Fprintf(p.w, "\r\033[K%s", status)
-		return
+		fmt.Fprintf(p.w, "\r\033[K%s", t)
+	} else {
+		fmt.Fprintln(p.w, t)
 	}
-	if time.Since(p.last) >= 10*time.Second {
-		p.last = time.Now()
-		fmt.Fprintln(p.w, status)
+}
+
+func (p *progress) update(t scenarios.Tally) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tally = t
+	if p.terminal {
+		p.render()
 	}
 }
 
 // line prints a line of its own, keeping the status line below it.
 func (p *progress) line(s string) {
-	if p.terminal {
-		fmt.Fprintf(p.w, "\r\033[K%s\n%s", s, p.shown)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.terminal {
+		fmt.Fprintln(p.w, s)
 		return
 	}
-	fmt.Fprintln(p.w, s)
+	fmt.Fprintf(p.w, "\r\033[K%s\n", s)
+	p.render()
 }
 
-func (p *progress) done() {
+func (p *progress) finish() {
+	close(p.stop)
+	<-p.stopped
 	if p.terminal {
 		fmt.Fprintln(p.w)
 	}
