@@ -1,7 +1,7 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test vet race bench explore
+.PHONY: demo test test-browser vet race bench explore
 
 # The harness built once per make run, so exit codes pass through (go run
 # turns every failure into exit status 1).
@@ -16,6 +16,12 @@ demo:
 test: vet race
 	$(GO) test -count=1 ./...
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 5s ./scenarios/
+
+## test-browser: render the index and a failing run's pages in headless Chromium (Debian's
+## chromium: apt-get install -y chromium) and check what a person must see; screenshots are
+## saved under syncsim-reports/browser-test. make test runs it too whenever Chromium is present.
+test-browser:
+	SYNCSIM_BROWSER=required $(GO) test -count=1 -run TestReportsInABrowser -v ./reports/
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -65,9 +65,9 @@ func Intervals(h History) []Interval {
 // leader: P1 holds for leadership too.
 const Leadership = "(leadership)"
 
-// leaderIntervals extracts each term from leader-won to leader-lost, or to
+// LeaderIntervals extracts each term from leader-won to leader-lost, or to
 // the end of the agent's process.
-func leaderIntervals(h History) []Interval {
+func LeaderIntervals(h History) []Interval {
 	open := map[string]int{} // agent -> index of its open term
 	var out []Interval
 	end := func(agent string, t int64) {
@@ -158,7 +158,7 @@ func ownershipOperations(intervals []Interval, clients map[string]int) []porcupi
 // CheckExclusiveWork checks P1 with porcupine and, on a violation, names the
 // first overlap of two workers on one sync.
 func CheckExclusiveWork(h History, timeout time.Duration) (Result, porcupine.LinearizationInfo) {
-	intervals := append(Intervals(h), leaderIntervals(h)...)
+	intervals := append(Intervals(h), LeaderIntervals(h)...)
 	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals, clientIDs(h)), timeout)
 	r := Result{Property: ExclusiveWork}
 	switch result {

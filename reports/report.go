@@ -5,6 +5,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -32,19 +33,76 @@ type Run struct {
 	// Mutant names the planted bug the agent under test carried; "" for
 	// the reference agent.
 	Mutant string
+	Seed   int64
 }
 
 // Summary is summary.json.
 type Summary struct {
-	Format   int            `json:"format"`
-	Name     string         `json:"name"`
-	Mutant   string         `json:"mutant,omitempty"`
-	Status   model.Status   `json:"status"`
-	Seconds  float64        `json:"seconds"`
-	Results  []model.Result `json:"results"`
-	Events   int            `json:"events"`
-	Workers  int            `json:"workers"`
-	Finished time.Time      `json:"finished"`
+	Format  int            `json:"format"`
+	Name    string         `json:"name"`
+	Mutant  string         `json:"mutant,omitempty"`
+	Seed    int64          `json:"seed"`
+	Status  model.Status   `json:"status"`
+	Seconds float64        `json:"seconds"`
+	Results []model.Result `json:"results"`
+	Events  int            `json:"events"`
+	Workers int            `json:"workers"`
+	Faults  int            `json:"faults"`
+	// Handover covers ownership changes whose old owner confirmed its
+	// release; Failover those where it never did (it crashed or fenced
+	// itself): how long each sync went unworked across the change.
+	Handover Latency   `json:"handover"`
+	Failover Latency   `json:"failover"`
+	Finished time.Time `json:"finished"`
+}
+
+// Latency summarises gaps in ownership.
+type Latency struct {
+	Count    int     `json:"count"`
+	MedianMS float64 `json:"median_ms"`
+	MaxMS    float64 `json:"max_ms"`
+}
+
+func (l Latency) String() string {
+	if l.Count == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d, median %.0f ms, worst %.0f ms", l.Count, l.MedianMS, l.MaxMS)
+}
+
+// ownershipGaps measures, for every change of a sync's owner, how long the
+// sync went without a worker: from the old worker's return to the new one's
+// start (0 where they overlapped).
+func ownershipGaps(intervals []model.Interval) (handover, failover Latency) {
+	bySync := map[string][]model.Interval{}
+	for _, t := range intervals {
+		bySync[t.Sync] = append(bySync[t.Sync], t)
+	}
+	var planned, failed []float64
+	for _, ts := range bySync {
+		slices.SortFunc(ts, func(a, b model.Interval) int { return cmp.Compare(a.Start, b.Start) })
+		for i := 1; i < len(ts); i++ {
+			prev, next := ts[i-1], ts[i]
+			if prev.Stop == model.Never {
+				continue
+			}
+			gap := float64(max(next.Start-prev.Stop, 0)) / 1e6
+			if prev.Released == model.Never {
+				failed = append(failed, gap)
+			} else {
+				planned = append(planned, gap)
+			}
+		}
+	}
+	return latency(planned), latency(failed)
+}
+
+func latency(ms []float64) Latency {
+	if len(ms) == 0 {
+		return Latency{}
+	}
+	slices.Sort(ms)
+	return Latency{Count: len(ms), MedianMS: ms[len(ms)/2], MaxMS: ms[len(ms)-1]}
 }
 
 // Write writes the report under root and returns its directory. The
@@ -64,11 +122,13 @@ func Write(root string, r Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	intervals := model.Intervals(r.History)
 	sum := Summary{
-		Format: Format, Name: r.Name, Mutant: r.Mutant, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
-		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(model.Intervals(r.History)),
+		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
+		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(intervals), Faults: len(model.Faults(r.History)),
 		Finished: time.Now().UTC().Truncate(time.Second),
 	}
+	sum.Handover, sum.Failover = ownershipGaps(intervals)
 	summary, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return "", err
@@ -84,13 +144,22 @@ func Write(root string, r Run) (string, error) {
 	if err := porcupine.Visualize(model.Effects.ToModel(), info, &effects); err != nil {
 		return "", fmt.Errorf("render the effects page: %w", err)
 	}
-	files := map[string][]byte{
+	files := map[string][]byte{}
+	if len(rowsOf(append(intervals, model.LeaderIntervals(r.History)...), 0)) > maxRows {
+		files["timeline.svg"] = Timeline(r.History, r.Verdict, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
+		files["timeline-full.svg"] = Timeline(r.History, r.Verdict, false, "")
+	} else {
+		files["timeline.svg"] = Timeline(r.History, r.Verdict, false, "")
+	}
+	for name, data := range map[string][]byte{
 		"scenario.json":        r.Scenario,
 		"history.json":         history,
 		"summary.json":         append(summary, '\n'),
 		"summary.md":           []byte(markdown(r, sum)),
 		"linearizability.html": html.Bytes(),
 		"effects.html":         effects.Bytes(),
+	} {
+		files[name] = data
 	}
 	for name, log := range r.Logs {
 		files[filepath.Join("logs", name+".log")] = log
@@ -107,6 +176,9 @@ func Write(root string, r Run) (string, error) {
 	final := filepath.Join(root, fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405.000"), r.Name))
 	if err := os.Rename(tmp, final); err != nil {
 		return "", err
+	}
+	if _, err := Index(root); err != nil {
+		return final, fmt.Errorf("the report is written, but the index is not: %w", err)
 	}
 	return final, nil
 }
@@ -146,7 +218,8 @@ func markdown(r Run, s Summary) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Property.Describe(), res.Status, counted, strings.ReplaceAll(res.Summary, "|", "/"))
 	}
-	fmt.Fprintf(&b, "\nRan %.1f s; %d events; %d work intervals.\n", s.Seconds, s.Events, s.Workers)
+	fmt.Fprintf(&b, "\nRan %.1f s (seed %d); %d events; %d work intervals; %d faults.\n", s.Seconds, s.Seed, s.Events, s.Workers, s.Faults)
+	fmt.Fprintf(&b, "Handovers (old owner released): %s. Failovers (old owner crashed or fenced itself): %s.\n", s.Handover, s.Failover)
 	var faults []string
 	for _, e := range r.History.Events {
 		if e.Kind == model.FaultStart || e.Kind == model.Skipped {
@@ -165,6 +238,7 @@ func markdown(r Run, s Summary) string {
 		"- `history.json`: re-check it offline with `syncsim check <this directory>`\n"+
 		"- `linearizability.html`: porcupine's view of the ownership check (P1), faults annotated\n"+
 		"- `effects.html`: porcupine's view of the fenced-effects check (P2)\n"+
+		"- `timeline.svg`: a row per sync and agent, tenures as bars, faults shaded, the violation in red\n"+
 		"- %s\n", strings.Join(logs, ", "))
 	return b.String()
 }

@@ -23,7 +23,7 @@ func TestWriteLeavesACompleteDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"scenario.json", "history.json", "summary.json", "summary.md", "linearizability.html", "logs/agent-1.log"} {
+	for _, f := range []string{"scenario.json", "history.json", "summary.json", "summary.md", "linearizability.html", "effects.html", "timeline.svg", "logs/agent-1.log"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty: %v", f, err)
 		}
@@ -39,8 +39,55 @@ func TestWriteLeavesACompleteDirectory(t *testing.T) {
 	if _, err := model.ReadHistory(filepath.Join(dir, "history.json")); err != nil {
 		t.Errorf("history.json does not read back: %v", err)
 	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "timeline.svg"))
+	if !strings.Contains(string(svg), `id="violation"`) || !strings.Contains(string(svg), "isolate agent-1") {
+		t.Error("the timeline lacks the violation or the fault")
+	}
 	entries, _ := os.ReadDir(root)
-	if len(entries) != 1 {
-		t.Errorf("want only the finished report under %s, found %d entries", root, len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != filepath.Base(dir) || names[1] != "index.html" {
+		t.Errorf("want only the finished report and the index under %s, found %v", root, names)
+	}
+	index, _ := os.ReadFile(filepath.Join(root, "index.html"))
+	if !strings.Contains(string(index), filepath.Base(dir)+"/timeline.svg") || !strings.Contains(string(index), "FAIL") {
+		t.Errorf("the index does not list the run:\n%s", index)
+	}
+}
+
+// TestIndexPutsFailuresFirst: runs are listed failures first, then
+// undecided, then passes, newest first within each; a directory without a
+// summary is left out.
+func TestIndexPutsFailuresFirst(t *testing.T) {
+	root := t.TempDir()
+	write := func(dir, status string, finished string) {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		os.WriteFile(filepath.Join(root, dir, "summary.json"), []byte(`{"format":1,"name":"`+dir+`","status":"`+status+`","finished":"`+finished+`"}`), 0o644)
+	}
+	write("old-pass", "pass", "2026-01-01T00:00:00Z")
+	write("new-pass", "pass", "2026-01-02T00:00:00Z")
+	write("a-fail", "fail", "2026-01-01T00:00:00Z")
+	write("undecided", "unknown", "2026-01-01T00:00:00Z")
+	os.MkdirAll(filepath.Join(root, "half-written"), 0o755)
+	path, err := Index(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(path)
+	order := []string{"a-fail", "undecided", "new-pass", "old-pass"}
+	last := -1
+	for _, name := range order {
+		i := strings.Index(string(page), ">"+name+"<")
+		if i < 0 {
+			t.Errorf("%s is not listed", name)
+		} else if i < last {
+			t.Errorf("%s is out of order (want %v)", name, order)
+		}
+		last = i
+	}
+	if strings.Contains(string(page), "half-written") {
+		t.Error("a directory without a summary is listed")
 	}
 }

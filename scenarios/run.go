@@ -60,6 +60,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 			Logs:     res.Logs,
 			Duration: out.Duration,
 			Mutant:   opts.Mutant,
+			Seed:     sc.Seed,
 		})
 		if err != nil {
 			return out, err

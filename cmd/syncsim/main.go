@@ -37,6 +37,7 @@ commands:
   explore [flags]           run scenarios drawn at random, shrink what fails
   replay DIR|FILE           run a saved scenario again, N attempts, and say how often it failed again
   check DIR|history.json    re-check a stored history offline
+  report [DIR]              rebuild the index page of a reports directory
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
 
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return replay(ctx, args[1:], stdout, stderr)
 	case "explore":
 		return explore(ctx, args[1:], stdout, stderr)
+	case "report":
+		return report(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -279,4 +282,36 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitViolation
 	}
 	return code
+}
+
+// report rebuilds the index page of a reports directory.
+func report(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: syncsim report [DIR]\n\nRebuilds DIR/index.html (default %s, or $SYNCSIM_REPORTS): every run, failures first.\n", reports.Dir())
+	}
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	dir := reports.Dir()
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	if st, err := os.Stat(sim.Abs(dir)); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "syncsim report: %s is not a reports directory; give the directory run reports were written to\n", dir)
+		return exitUsage
+	}
+	path, err := reports.Index(sim.Abs(dir))
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim report: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintln(stdout, path)
+	return exitPass
 }

@@ -56,6 +56,8 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{[]string{"explore", "--duration", "soon"}, "invalid value \"soon\" for flag -duration"},
 		{[]string{"explore", "--mutant", "no-such-bug"}, `no mutant named "no-such-bug"`},
 		{[]string{"run", "--mutant", "no-such-bug", "all"}, `no mutant named "no-such-bug"`},
+		{[]string{"report", filepath.Join(dir, "nowhere")}, "is not a reports directory"},
+		{[]string{"report", "a", "b"}, "usage: syncsim report"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := syncsim(tt.args...)

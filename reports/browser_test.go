@@ -1,0 +1,149 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/syncsim/syncsim/model"
+)
+
+// chromium finds a Chromium to drive. Without one the browser test is
+// skipped, unless SYNCSIM_BROWSER=required (make test-browser, CI) makes
+// that a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("SYNCSIM_BROWSER") == "required" {
+		t.Fatal("no Chromium on this machine; install Debian's: apt-get install -y chromium")
+	}
+	t.Skip("no Chromium on this machine (apt-get install -y chromium); make test-browser requires it")
+	return ""
+}
+
+// TestReportsInABrowser renders a failing run's report and the index in
+// headless Chromium and checks what a person must see: the failure first on
+// the index, the violation marked on the timeline, the fault annotations on
+// porcupine's page, and no script errors. Screenshots are saved in the
+// report directory, under the repository's syncsim-reports.
+func TestReportsInABrowser(t *testing.T) {
+	bin := chromium(t)
+	root := Dir()
+	if !filepath.IsAbs(root) {
+		root = filepath.Join("..", root)
+	}
+	root, _ = filepath.Abs(filepath.Join(root, "browser-test"))
+	os.RemoveAll(root)
+	dir, err := Write(root, failingRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := failingRun()
+	pass.Name, pass.Verdict = "a-passing-run", model.Verdict{Status: model.Pass}
+	if _, err := Write(root, pass); err != nil {
+		t.Fatal(err)
+	}
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1400, 900))...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	var scriptErrors []string
+	// The first Run starts the browser and its tab; listening needs the tab.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium (%s): %v", bin, err)
+	}
+	err = chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			what := d.Text
+			if d.Exception != nil {
+				what += " " + d.Exception.Description
+			}
+			scriptErrors = append(scriptErrors, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, what))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				scriptErrors = append(scriptErrors, fmt.Sprintf("console.error %v", ev.Args))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pages := []struct {
+		name, url, wait, check string
+	}{
+		{"index", filepath.Join(root, "index.html"), "#runs",
+			`(() => { const first = document.querySelector('#runs tr.run');
+			   return first && first.cells[0].textContent.trim() === 'FAIL' && first.textContent.includes('P1 fail') &&
+			          first.querySelector('a[href$="timeline.svg"]') !== null })()`},
+		{"timeline", filepath.Join(dir, "timeline.svg"), "#violation",
+			`(() => { const v = document.getElementById('violation'); const r = v.getBBox();
+			   return r.width > 0 && r.height > 0 && document.querySelector('rect.fault') !== null })()`},
+		{"linearizability", filepath.Join(dir, "linearizability.html"), "#canvas svg",
+			`document.querySelector('#canvas svg').textContent.includes('isolate agent-1')`},
+	}
+	for _, p := range pages {
+		if err := chromedp.Do(ctx, chromedp.Navigate("file://"+p.url), chromedp.WaitReady(chromedp.CSS(p.wait))); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](p.check))
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", p.name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "screenshot-"+p.name+".png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Errorf("%s (%s): a person would not see what they must: %s", p.name, p.url, strings.Join(strings.Fields(p.check), " "))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(scriptErrors) > 0 {
+		t.Errorf("script errors: %s", strings.Join(scriptErrors, "; "))
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+// failingRun is a run in which two agents worked on sync-1 at once while
+// agent-1 was cut off.
+func failingRun() Run {
+	h := model.History{Version: model.HistoryVersion, Events: []model.Event{
+		{Time: 1e8, Kind: model.WorkStart, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+		{Time: 2e8, Kind: model.WorkStart, Agent: "agent-3", Sync: "sync-2", Worker: 3},
+		{Time: 1e9, Kind: model.FaultStart, Fault: "isolate", Target: "agent-1", Detail: "step 1: isolate owner of sync-1 for 3s"},
+		{Time: 2.4e9, Kind: model.WorkStart, Agent: "agent-2", Sync: "sync-1", Worker: 2},
+		{Time: 3e9, Kind: model.WorkExit, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+		{Time: 4e9, Kind: model.FaultEnd, Fault: "isolate", Target: "agent-1"},
+		{Time: 6e9, Kind: model.WorkExit, Agent: "agent-2", Sync: "sync-1", Worker: 2},
+		{Time: 6e9, Kind: model.WorkExit, Agent: "agent-3", Sync: "sync-2", Worker: 3},
+	}}
+	return Run{Name: "two-owners", Scenario: []byte("{}\n"), History: h, Verdict: model.Check(h, model.Options{Expect: []model.Property{model.ExclusiveWork}}),
+		Logs: map[string][]byte{"agent-1": []byte("log\n")}, Duration: 6 * time.Second, Seed: 7}
+}
