@@ -17,6 +17,9 @@ import (
 func Recheck(path string) (model.Verdict, error) {
 	var opts model.Options
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if _, err := readSummary(path); err != nil {
+			return model.Verdict{}, err
+		}
 		data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
 		if err != nil {
 			return model.Verdict{}, fmt.Errorf("%s is not a complete report: %w", path, err)

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,16 +32,16 @@ func Replayable(path string) (Replay, error) {
 		data, err := os.ReadFile(path)
 		return Replay{Scenario: data}, err
 	}
+	sum, err := readSummary(path)
+	if err != nil {
+		return Replay{}, err
+	}
 	data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
 	if err != nil {
 		return Replay{}, fmt.Errorf("%s is not a complete report: %w", path, err)
 	}
 	r := Replay{Scenario: data}
-	if raw, err := os.ReadFile(filepath.Join(path, "summary.json")); err == nil {
-		var sum Summary
-		if err := json.Unmarshal(raw, &sum); err != nil {
-			return Replay{}, fmt.Errorf("%s: %w", filepath.Join(path, "summary.json"), err)
-		}
+	if sum != nil {
 		v := model.Verdict{Results: sum.Results}
 		if first := v.First(); first != nil && first.Status == model.Fail {
 			r.Property = first.Property
@@ -48,4 +49,26 @@ func Replayable(path string) (Replay, error) {
 		r.Mutant = sum.Mutant
 	}
 	return r, nil
+}
+
+// readSummary reads a report's summary.json: nil if it has none (a report
+// written before summaries, or a bare directory), an error if it cannot be
+// read or comes from a newer syncsim.
+func readSummary(dir string) (*Summary, error) {
+	path := filepath.Join(dir, "summary.json")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sum Summary
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		return nil, fmt.Errorf("%s is not a report summary: %w", path, err)
+	}
+	if sum.Format > Format {
+		return nil, fmt.Errorf("%s has report format %d; this syncsim reads formats up to %d: use a newer syncsim", path, sum.Format, Format)
+	}
+	return &sum, nil
 }

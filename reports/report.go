@@ -243,6 +243,10 @@ func markdown(r Run, s Summary) string {
 	return b.String()
 }
 
+// KeepEvery reports whether $SYNCSIM_KEEP_REPORTS asks tests to keep a
+// report of every run; by default they keep the reports of failures only.
+func KeepEvery() bool { return os.Getenv("SYNCSIM_KEEP_REPORTS") != "" }
+
 // Dir is where reports go unless a flag says otherwise: $SYNCSIM_REPORTS, or
 // syncsim-reports in the working directory (ignored by git).
 func Dir() string {

@@ -20,6 +20,12 @@ func reportsDir() string {
 	return sim.Abs(d)
 }
 
+// testOptions runs the reference agent and keeps the reports of failed
+// runs, or of every run with SYNCSIM_KEEP_REPORTS=1.
+func testOptions() Options {
+	return Options{Reports: reportsDir(), KeepPassing: reports.KeepEvery()}
+}
+
 func TestCatalogueDecodes(t *testing.T) {
 	cat := Catalogue()
 	if len(cat) < 2 {
@@ -40,7 +46,7 @@ func TestCatalogue(t *testing.T) {
 	for _, sc := range Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
-			out, err := Run(context.Background(), sc, Options{Reports: reportsDir()})
+			out, err := Run(context.Background(), sc, testOptions())
 			if err != nil {
 				t.Fatal(err)
 			}

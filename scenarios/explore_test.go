@@ -33,7 +33,7 @@ func TestExplore(t *testing.T) {
 	gen := Space{}.Generator()
 	rapid.Check(t, func(rt *rapid.T) {
 		sc := gen.Draw(rt, "scenario")
-		out, err := Run(context.Background(), sc, Options{Reports: reportsDir()})
+		out, err := Run(context.Background(), sc, testOptions())
 		if err != nil {
 			rt.Fatal(err)
 		}

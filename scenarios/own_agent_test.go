@@ -92,7 +92,9 @@ func TestYourOwnAgent(t *testing.T) {
 	mine := *sc
 	mine.Expect = []model.Property{model.ExclusiveWork, model.FencedEffects, model.StopMeansStop}
 	sc = &mine
-	out, err := Run(context.Background(), sc, Options{System: lockAgent, Reports: reportsDir()})
+	opts := testOptions()
+	opts.System = lockAgent
+	out, err := Run(context.Background(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

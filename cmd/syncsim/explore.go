@@ -44,7 +44,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	extra, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if *mutant != "" {
 		return underMutant(ctx, *mutant, append([]string{"explore"}, withoutFlag(args, "mutant")...), stdout, stderr)

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "list":
-		return list(stdout)
+		return list(args[1:], stdout, stderr)
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "check":
@@ -80,7 +81,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func list(stdout io.Writer) int {
+func list(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: syncsim list\n\nLists the scripted scenarios of the catalogue, with what each does.")
+	}
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
 	for _, sc := range scenarios.Catalogue() {
 		fmt.Fprintf(stdout, "%-28s %s\n", sc.Name, sc.Description)
 	}
@@ -101,7 +115,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	names, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if *mutant != "" {
 		return underMutant(ctx, *mutant, append([]string{"run"}, withoutFlag(args, "mutant")...), stdout, stderr)
@@ -165,6 +179,15 @@ func resolve(arg string) ([]*scenarios.Scenario, error) {
 	return []*scenarios.Scenario{sc}, nil
 }
 
+// parseFailed is the exit code for a command line that did not parse:
+// asking for help is not an error.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitPass
+	}
+	return exitUsage
+}
+
 func exitCode(s model.Status) int {
 	switch s {
 	case model.Pass:
@@ -183,7 +206,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprintln(stderr, "usage: syncsim check REPORT-DIR|history.json") }
 	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -205,12 +228,16 @@ func cluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	members := fs.Int("members", 3, "number of etcd members")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: syncsim cluster [--members 1..7]\n\nStarts an in-process etcd cluster, prints its endpoints, and serves until interrupted.")
+		fs.PrintDefaults()
+	}
 	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if *members < 1 || *members > 7 || len(pos) > 0 {
-		fmt.Fprintln(stderr, "usage: syncsim cluster [--members 1..7]")
+		fs.Usage()
 		return exitUsage
 	}
 	c, err := sim.StartCluster(*members)
@@ -239,7 +266,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if len(pos) != 1 || *attempts < 1 {
 		fs.Usage()
@@ -293,7 +320,7 @@ func report(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if len(pos) > 1 {
 		fs.Usage()

@@ -25,6 +25,11 @@ func TestBadUsageExitsTwo(t *testing.T) {
 	os.WriteFile(corrupt, []byte(`{"version":1,"events":[{"t":`), 0o644)
 	newer := filepath.Join(dir, "newer.json")
 	os.WriteFile(newer, []byte(`{"version":99,"events":[]}`), 0o644)
+	newerReport := filepath.Join(dir, "newer-report")
+	os.MkdirAll(newerReport, 0o755)
+	os.WriteFile(filepath.Join(newerReport, "summary.json"), []byte(`{"format":99}`), 0o644)
+	truncated := filepath.Join(dir, "truncated.json")
+	os.WriteFile(truncated, []byte(`{"version":1,"events":[{"t":1,"kind":"work-start"},`), 0o644)
 	scenarioFile := filepath.Join(dir, "owner-crash.json")
 	sc, _ := scenarios.Find("owner-crash")
 	os.WriteFile(scenarioFile, sc.Encode(), 0o644)
@@ -58,6 +63,9 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{[]string{"run", "--mutant", "no-such-bug", "all"}, `no mutant named "no-such-bug"`},
 		{[]string{"report", filepath.Join(dir, "nowhere")}, "is not a reports directory"},
 		{[]string{"report", "a", "b"}, "usage: syncsim report"},
+		{[]string{"check", newerReport}, "has report format 99; this syncsim reads formats up to 1"},
+		{[]string{"replay", newerReport}, "has report format 99"},
+		{[]string{"check", truncated}, "is not a history file"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := syncsim(tt.args...)
@@ -91,5 +99,30 @@ func TestCheckReproducesAStoredVerdict(t *testing.T) {
 	}
 	if code, stdout, _ := syncsim("list"); code != 0 || !strings.Contains(stdout, "owner-isolated-past-ttl") {
 		t.Fatalf("list: exit %d, %q", code, stdout)
+	}
+}
+
+// TestHelpExitsZero: every command answers --help with its usage.
+func TestHelpExitsZero(t *testing.T) {
+	for _, c := range []string{"list", "run", "explore", "replay", "check", "report", "cluster"} {
+		code, _, stderr := syncsim(c, "--help")
+		if code != exitPass || !strings.Contains(stderr, "usage: syncsim "+c) {
+			t.Errorf("syncsim %s --help: exit %d, %q", c, code, stderr)
+		}
+	}
+}
+
+// TestCheckUndecidedExitsThree: a stored run that did not go as written
+// re-checks as undecided, exit 3.
+func TestCheckUndecidedExitsThree(t *testing.T) {
+	h := model.History{Version: model.HistoryVersion, Events: []model.Event{
+		{Time: 1e6, Kind: model.Skipped, Detail: "step 1 (crash owner of sync-1): nobody works on sync-1"},
+	}}
+	path := filepath.Join(t.TempDir(), "history.json")
+	data, _ := json.Marshal(h)
+	os.WriteFile(path, data, 0o644)
+	code, stdout, _ := syncsim("check", path)
+	if code != exitUndecided || !strings.Contains(stdout, "proves nothing") {
+		t.Fatalf("exit %d, %q; want 3 and the reason", code, stdout)
 	}
 }
