@@ -20,7 +20,7 @@ import (
 // chromium finds a Chromium to drive. Without one the browser test is
 // skipped, unless SYNCSIM_BROWSER=required (make test-browser, CI) makes
 // that a failure.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if path, err := exec.LookPath(name); err == nil {
