@@ -31,10 +31,12 @@ vet:
 race:
 	$(GO) test -count=1 -race ./agent/... ./model/...
 
-## bench: the agent's figures (assignment speed, join convergence, handover, failover) and the checkers' speed; a few minutes
+## bench: the agent's figures (assignment speed, join convergence, handover, failover), the checkers'
+## speed, and writing and drawing a 100,000-operation report; a few minutes
 bench:
 	$(GO) test -run XXX -bench . -benchtime=5x -benchmem ./agent/
 	$(GO) test -run XXX -bench . -benchtime=3x ./model/
+	$(GO) test -run XXX -bench . -benchtime=3x ./reports/
 
 ## explore: a short campaign. First the planted Session.Done() bug must be found and shrunk
 ## (or replayed), which proves exploration bites; then the reference agent must survive

@@ -50,7 +50,7 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 	}
 
 	const left, width, top, rowH = 230, 1000, 40, 18
-	height := top + rowH*len(rows) + 30
+	height := top + rowH*len(rows) + 44
 	x := func(t int64) float64 {
 		t = min(max(t, from), to)
 		return left + float64(t-from)/float64(max(to-from, 1))*width
@@ -69,7 +69,7 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 	// Time axis: a tick a second.
 	for s := (from + 999_999_999) / 1e9; s*1e9 <= to; s++ {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/><text x="%.1f" y="%d" fill="#888">%ds</text>`+"\n",
-			x(s*1e9), top-4, x(s*1e9), height-26, x(s*1e9)+2, top-6, s)
+			x(s*1e9), top-4, x(s*1e9), top+rowH*len(rows), x(s*1e9)+2, top-6, s)
 	}
 	for _, f := range model.Faults(h) {
 		fe := f.End
@@ -109,6 +109,7 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 		fmt.Fprintf(&b, "</g>\n")
 		fmt.Fprintf(&b, `<text x="4" y="%d" fill="red">violation: %s</text>`+"\n", height-10, html.EscapeString(truncate(viol.Text, 190)))
 	}
+	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#666">bars: a worker's tenure · shaded: a fault (hover for what and when) · red: the first violation</text>`+"\n", height-26)
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
 }
