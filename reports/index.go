@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ func Index(root string) (string, error) {
 	}
 	var runs []entry
 	for _, d := range dirs {
-		if !d.IsDir() {
+		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") { // .partial-*: a report being written, or abandoned
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join(root, d.Name(), "summary.json"))
