@@ -1,12 +1,14 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test test-browser vet race bench explore
+.PHONY: demo test test-browser vet race bench explore mutants soak
 
 # The harness built once per make run, so exit codes pass through (go run
 # turns every failure into exit status 1).
 SYNCSIM := $(CURDIR)/.bin/syncsim
 EXPLORE_TIME ?= 2m
+DURATION ?= 10m
+MUTANT_EXPLORE ?= 30
 
 ## demo: run the scripted catalogue against the reference agent; print a summary and the reports' path
 demo:
@@ -45,6 +47,17 @@ explore: $(SYNCSIM)
 	@$(SYNCSIM) explore --mutant session-done --duration $(EXPLORE_TIME); code=$$?; \
 	if [ $$code -ne 1 ]; then echo "make explore: the Session.Done() agent was not caught (exit $$code)"; exit 1; fi
 	$(SYNCSIM) explore --duration $(EXPLORE_TIME)
+
+## mutants: build syncsim with each planted bug of scenarios/mutants and run it over the catalogue,
+## then MUTANT_EXPLORE (30) drawn scenarios, until a run fails; the reference agent runs the same
+## in full. Prints the kill table; fails if a mutant survives or the reference agent is accused.
+mutants: $(SYNCSIM)
+	$(SYNCSIM) mutants --explore $(MUTANT_EXPLORE)
+
+## soak: the reference agent under exploration for DURATION (default 10m); prints scenarios run,
+## violations (must be 0) and the slowest check.
+soak: $(SYNCSIM)
+	$(SYNCSIM) explore --duration $(DURATION) --keep-going
 
 .PHONY: $(SYNCSIM)
 $(SYNCSIM):

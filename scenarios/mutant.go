@@ -1,16 +1,22 @@
 package scenarios
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/syncsim/syncsim/model"
 )
 
 // A Mutant is a planted bug: a small patch to agent/ that makes a realistic
@@ -90,4 +96,89 @@ func copyModule(root, dir string) error {
 		}
 		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
 	})
+}
+
+// Kill is how one agent fared against the catalogue and then exploration:
+// the first run that failed, if any.
+type Kill struct {
+	Agent      string // the mutant's name, or "reference"
+	Killed     bool
+	Property   model.Property
+	Scenario   string
+	Report     string
+	Elapsed    time.Duration // from the first run to the kill, or of all the runs
+	Runs       int
+	Violations int
+	Undecided  int
+}
+
+// Hunt runs the syncsim binary bin (built with a mutant, or the reference)
+// over the scripted catalogue and then exploreCount drawn scenarios,
+// parallel at a time, writing reports under out. With stopAtKill it stops
+// at the first violation; the reference runs everything, and any violation
+// is an accusation.
+func Hunt(ctx context.Context, bin, agent, out string, exploreCount, parallel int, stopAtKill bool) (Kill, error) {
+	k := Kill{Agent: agent}
+	began := time.Now()
+	par := fmt.Sprint(parallel)
+	phases := [][]string{
+		{"run", "--json", "--failures-only", "--parallel", par, "--out", out, "all"},
+		{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(exploreCount), "--seed", "1", "--parallel", par, "--out", out},
+	}
+	for _, args := range phases {
+		if exploreCount == 0 && args[0] == "explore" {
+			continue
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		cmd := exec.CommandContext(runCtx, bin, args...)
+		cmd.Stderr = io.Discard
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			cancel()
+			return k, err
+		}
+		if err := cmd.Start(); err != nil {
+			cancel()
+			return k, err
+		}
+		lines := bufio.NewScanner(stdout)
+		lines.Buffer(make([]byte, 1<<20), 1<<24)
+		for lines.Scan() {
+			var run struct {
+				Name    string
+				Status  model.Status
+				Results []model.Result
+				Report  string
+			}
+			if json.Unmarshal(lines.Bytes(), &run) != nil || run.Name == "" {
+				continue
+			}
+			k.Runs++
+			v := model.Verdict{Status: run.Status, Results: run.Results}
+			switch run.Status {
+			case model.Fail:
+				k.Violations++
+				if !k.Killed {
+					k.Killed, k.Property, k.Scenario, k.Report = true, v.First().Property, run.Name, run.Report
+					k.Elapsed = time.Since(began)
+				}
+			case model.Undecided:
+				k.Undecided++
+			}
+			if k.Killed && stopAtKill {
+				cancel()
+				break
+			}
+		}
+		cmd.Wait()
+		cancel()
+		if ctx.Err() != nil {
+			return k, ctx.Err()
+		}
+		if k.Killed && stopAtKill {
+			return k, nil
+		}
+	}
+	k.Elapsed = time.Since(began)
+	return k, nil
 }

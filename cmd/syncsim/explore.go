@@ -38,6 +38,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	confirm := fs.Int("confirm", 4, "runs that measure how often a failure comes back, before and after shrinking")
 	out := fs.String("out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
 	mutant := fs.String("mutant", "", mutantUsage)
+	asJSON := fs.Bool("json", false, "print one JSON line per run instead of progress")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nflags:")
 		fs.PrintDefaults()
@@ -87,7 +88,16 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, %s; reports under %s\n", *seed, *shard, *parallel, limit, root)
 
 	progress := startProgress(stdout)
+	if *asJSON {
+		progress.finish()
+	}
 	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
+		if *asJSON {
+			if err == nil {
+				fmt.Fprintln(stdout, runJSON(o))
+			}
+			return
+		}
 		switch {
 		case err != nil:
 			progress.line(fmt.Sprintf("ERROR could not run a scenario: %v", err))
@@ -97,7 +107,9 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		progress.update(t)
 	})
-	progress.finish()
+	if !*asJSON {
+		progress.finish()
+	}
 	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
 
 	code := exitPass

@@ -39,6 +39,7 @@ commands:
   replay DIR|FILE           run a saved scenario again, N attempts, and say how often it failed again
   check DIR|history.json    re-check a stored history offline
   report [DIR]              rebuild the index page of a reports directory
+  mutants [NAME ...]        run the planted bugs and the reference agent; who caught what
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return explore(ctx, args[1:], stdout, stderr)
 	case "report":
 		return report(args[1:], stdout, stderr)
+	case "mutants":
+		return mutants(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -144,8 +147,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		if *asJSON {
-			line, _ := json.Marshal(map[string]any{"name": sc.Name, "status": o.Verdict.Status, "seconds": o.Duration.Seconds(), "results": o.Verdict.Results, "report": o.Report})
-			fmt.Fprintln(stdout, string(line))
+			fmt.Fprintln(stdout, runJSON(o))
 		} else {
 			fmt.Fprintf(stdout, "%-30s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
 			if first := o.Verdict.First(); first != nil {
@@ -158,6 +160,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "reports: %s\n", root)
 	}
 	return code
+}
+
+// runJSON is one run as a line of JSON, for scripts (and syncsim mutants).
+func runJSON(o *scenarios.Outcome) string {
+	line, _ := json.Marshal(map[string]any{"name": o.Scenario.Name, "status": o.Verdict.Status, "seconds": o.Duration.Seconds(), "results": o.Verdict.Results, "report": o.Report})
+	return string(line)
 }
 
 // resolve turns an argument into scenarios: "all", a catalogue name, or a file.

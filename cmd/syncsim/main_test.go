@@ -63,6 +63,7 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{[]string{"run", "--mutant", "no-such-bug", "all"}, `no mutant named "no-such-bug"`},
 		{[]string{"report", filepath.Join(dir, "nowhere")}, "is not a reports directory"},
 		{[]string{"report", "a", "b"}, "usage: syncsim report"},
+		{[]string{"mutants", "no-such-bug"}, `no mutant named "no-such-bug"; the planted bugs are: `},
 		{[]string{"check", newerReport}, "has report format 99; this syncsim reads formats up to 1"},
 		{[]string{"replay", newerReport}, "has report format 99"},
 		{[]string{"check", truncated}, "is not a history file"},
@@ -104,7 +105,7 @@ func TestCheckReproducesAStoredVerdict(t *testing.T) {
 
 // TestHelpExitsZero: every command answers --help with its usage.
 func TestHelpExitsZero(t *testing.T) {
-	for _, c := range []string{"list", "run", "explore", "replay", "check", "report", "cluster"} {
+	for _, c := range []string{"list", "run", "explore", "replay", "check", "report", "cluster", "mutants"} {
 		code, _, stderr := syncsim(c, "--help")
 		if code != exitPass || !strings.Contains(stderr, "usage: syncsim "+c) {
 			t.Errorf("syncsim %s --help: exit %d, %q", c, code, stderr)
