@@ -94,3 +94,45 @@ func mutantNamed(t *testing.T, name string) Mutant {
 	t.Fatalf("no mutant %q", name)
 	return Mutant{}
 }
+
+// TestQuickKills keeps proving in CI that the checks bite: besides the
+// Session.Done() agent above, the fastest kills of `make mutants`, each a
+// single short scenario (tried up to three times, as time is real).
+func TestQuickKills(t *testing.T) {
+	for _, tt := range []struct {
+		mutant, scenario string
+		property         model.Property
+	}{
+		{"resume-from-zero", "owner-crash", model.FencedEffects},
+		{"release-before-exit", "graceful-stop-and-join", model.ExclusiveWork},
+	} {
+		t.Run(tt.mutant, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			bin, err := mutantNamed(t, tt.mutant).Build(context.Background(), sim.Abs(".."), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), tt.scenario)
+				cmd.Dir = dir
+				out, _ := cmd.Output()
+				var run struct {
+					Status  model.Status
+					Results []model.Result
+					Report  string
+				}
+				if err := json.Unmarshal(out, &run); err != nil {
+					t.Fatalf("attempt %d: %v; output %q", i, err, out)
+				}
+				first := model.Verdict{Results: run.Results}.First()
+				if run.Status == model.Fail && first.Property == tt.property {
+					t.Logf("caught on attempt %d: %s (report %s)", i, first.Summary, run.Report)
+					return
+				}
+				t.Logf("attempt %d: %s", i, run.Status)
+			}
+			t.Fatalf("%s survived %s three times; %s should have failed", tt.mutant, tt.scenario, tt.property)
+		})
+	}
+}

@@ -27,6 +27,11 @@ type Options struct {
 	Prefix string // default "/syncsim/"
 	// CommitEvery is how often a simulated worker commits; default 10ms.
 	CommitEvery time.Duration
+	// WindDown is how long a simulated worker takes to return once told
+	// to stop, as a real one finishing its step in flight does; default
+	// 50ms. An agent that releases a claim before its worker returned is
+	// caught in that window.
+	WindDown time.Duration
 	// ReadyTimeout bounds the wait for every sync to have an owner; default 15s.
 	ReadyTimeout time.Duration
 	// SettleTimeout bounds the wait, after the quiet window, for the fleet
@@ -50,6 +55,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	}
 	opts.Prefix = cmp.Or(opts.Prefix, "/syncsim/")
 	opts.CommitEvery = cmp.Or(opts.CommitEvery, 10*time.Millisecond)
+	opts.WindDown = cmp.Or(opts.WindDown, 50*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
 	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, 15*time.Second)
 

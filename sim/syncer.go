@@ -17,6 +17,8 @@ type syncer struct {
 	rec   *recorder
 	agent string
 	every time.Duration
+	// windDown is how long it takes to return once its context ends.
+	windDown time.Duration
 	// dead is set when the agent process crashed: it makes no effect after that.
 	dead *atomic.Bool
 	// frozen holds the worker at its next step while the agent is paused.
@@ -46,6 +48,9 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		select {
 		case <-ctx.Done():
 			s.frozen.wait() // even noticing the stop is a step
+			if !s.dead.Load() {
+				time.Sleep(s.windDown) // finishing the step in flight, with no effect
+			}
 			return nil
 		case <-tick.C:
 		}

@@ -95,7 +95,7 @@ func (w *world) start(id string) error {
 		ID:           id,
 		LeaseTTL:     w.setup.LeaseTTL.Std(),
 		SafetyMargin: w.setup.SafetyMargin.Std(),
-		Syncer:       &syncer{rec: w.rec, agent: id, every: w.opts.CommitEvery, dead: &p.dead, frozen: p.frozen},
+		Syncer:       &syncer{rec: w.rec, agent: id, every: w.opts.CommitEvery, windDown: w.opts.WindDown, dead: &p.dead, frozen: p.frozen},
 		Observer:     observer{rec: w.rec, agent: id},
 		Logger:       slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

@@ -62,7 +62,6 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir := sim.Abs(*out)
 
 	const rowFormat = "%-28s %-22s %-9s %-30s %8s %5s\n"
-	fmt.Fprintf(stdout, rowFormat, "agent", "result", "property", "scenario", "seconds", "runs")
 	code := exitPass
 	row := func(k scenarios.Kill, result string) {
 		prop, sc := "-", "-"
@@ -71,7 +70,8 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, rowFormat, k.Agent, result, prop, sc, fmt.Sprintf("%.1f", k.Elapsed.Seconds()), fmt.Sprint(k.Runs))
 	}
-	fmt.Fprintf(stdout, "reference agent: the catalogue and %d drawn scenarios, %d at once\n", *explore, *parallel)
+	fmt.Fprintf(stdout, "each agent runs the catalogue, then %d drawn scenarios, %d at once; a mutant stops at its first violation\n", *explore, *parallel)
+	fmt.Fprintf(stdout, rowFormat, "agent", "result", "property", "scenario", "seconds", "runs")
 	ref, err := scenarios.Hunt(ctx, self, "reference", dir, *explore, *parallel, false)
 	switch {
 	case err != nil:
