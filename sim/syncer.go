@@ -54,8 +54,13 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 			return nil
 		case <-tick.C:
 		}
-		s.frozen.wait()
+		// A pause freezes the worker after the step it is in: that
+		// step's commit is sent into the frozen network and held there,
+		// as a write already handed to the kernel is when a process or
+		// its machine freezes. It arrives when the pause ends, late.
+		frozen := s.frozen.isClosed()
 		if ctx.Err() != nil || s.dead.Load() {
+			s.frozen.wait()
 			continue
 		}
 		next := model.Checkpoint{N: n + 1, Token: w.Token}.String()
@@ -69,6 +74,9 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		s.rec.record(commit)
 		if err == nil {
 			n++
+		}
+		if frozen {
+			s.frozen.wait()
 		}
 	}
 }

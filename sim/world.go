@@ -221,6 +221,13 @@ func (g *gate) open() {
 	}
 }
 
+// isClosed reports whether the gate holds goroutines now.
+func (g *gate) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed != nil
+}
+
 // wait returns once the gate is open.
 func (g *gate) wait() {
 	g.mu.Lock()
