@@ -161,9 +161,12 @@ func (d *drawing) draw(t *rapid.T) *Scenario {
 	expect := slices.Clone(model.Properties)
 	if slices.ContainsFunc(d.steps, func(s sim.Step) bool { return s.Fault == sim.Pause }) {
 		// A frozen worker still believes it owns its syncs after its lease
-		// is gone; no lease-based design prevents that overlap, fencing
-		// keeps its effects out (see owner-paused-past-ttl).
-		expect = slices.DeleteFunc(expect, func(p model.Property) bool { return p == model.ExclusiveWork })
+		// is gone, and cannot stop when its sync is removed: no agent can
+		// make a frozen process stop, so P1 and P4 cannot be promised;
+		// fencing keeps its effects out (see owner-paused-past-ttl).
+		expect = slices.DeleteFunc(expect, func(p model.Property) bool {
+			return p == model.ExclusiveWork || p == model.StopMeansStop
+		})
 	}
 	sc := &Scenario{
 		Version:     Version,

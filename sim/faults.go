@@ -142,7 +142,7 @@ func (w *world) lookup(step int, s Step, ref Ref) (string, error) {
 		case OwnerOf:
 			// The recorder still names a crashed owner until another
 			// agent takes over; a role is held by a running agent.
-			if id, ok := w.rec.owner(SyncName(ref.N)); ok && w.running(id) {
+			if id, ok := w.rec.owner(SyncName(ref.N), w.running); ok {
 				return id, nil
 			}
 			return "", fmt.Errorf("no running agent works on %s", SyncName(ref.N))

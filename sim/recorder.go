@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -62,17 +63,24 @@ func (r *recorder) newWorker() int {
 }
 
 // owner returns an agent running a worker on sync, if any.
-func (r *recorder) owner(sync string) (string, bool) {
+func (r *recorder) owner(sync string, running func(agent string) bool) (string, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	workers := maps.Clone(r.owners[sync])
+	r.mu.Unlock() // running takes the world's lock, which is held while recording
+	// The oldest worker of a running agent: a frozen worker whose agent
+	// has exited still counts as working (it may make effects when it
+	// thaws), but a fault cannot land on it.
 	best := 0
-	for w := range r.owners[sync] {
-		if best == 0 || w < best {
+	for w, agent := range workers {
+		if (best == 0 || w < best) && running(agent) {
 			best = w
 		}
 	}
-	return r.owners[sync][best], best != 0
+	return workers[best], best != 0
 }
+
+// anyAgent is the running test for owner when any worker will do.
+func anyAgent(string) bool { return true }
 
 func (r *recorder) currentLeader() (string, bool) {
 	r.mu.Lock()
@@ -83,7 +91,7 @@ func (r *recorder) currentLeader() (string, bool) {
 // owned reports whether every one of syncs has a running worker.
 func (r *recorder) owned(syncs []string) bool {
 	for _, s := range syncs {
-		if _, ok := r.owner(s); !ok {
+		if _, ok := r.owner(s, anyAgent); !ok {
 			return false
 		}
 	}
