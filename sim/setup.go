@@ -91,8 +91,8 @@ var Faults = map[Fault]FaultInfo{
 	Disconnect: {AgentTarget, "", "drop the agent's connections; it reconnects"},
 	Crash:      {AgentTarget, "restart as a new incarnation", "kill the agent abruptly: connections cut, then cancelled; no release, no revoke"},
 	Stop:       {AgentTarget, "restart as a new incarnation", "stop the agent gracefully"},
-	Pause: {AgentTarget, "resume where it was", "freeze the agent's network and its workers at their next step " +
-		"(the agent's own timers keep running, so it may fence itself meanwhile)"},
+	Pause: {AgentTarget, "resume where it was", "freeze the agent's network and its workers after the step in flight, " +
+		"whose commit is held in the frozen network (the agent's own timers keep running, so it may fence itself meanwhile)"},
 	Join:          {NoTarget, "", "start a new agent, named agent-N after the last one"},
 	MemberCrash:   {MemberTarget, "restart it with its data", "stop an etcd member"},
 	MemberPause:   {MemberTarget, "resume it", "freeze an etcd member"},
