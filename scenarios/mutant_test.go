@@ -41,22 +41,12 @@ func TestSessionDoneAgentIsCaught(t *testing.T) {
 	}
 	const attempts = 5
 	for i := 1; i <= attempts; i++ {
-		cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), "owner-isolated-past-ttl")
-		cmd.Dir = dir
-		out, err := cmd.Output()
-		var run struct {
-			Status  model.Status
-			Results []model.Result
-			Report  string
-		}
-		if jerr := json.Unmarshal(out, &run); jerr != nil {
-			t.Fatalf("attempt %d: %v; output %q (%v)", i, jerr, out, err)
-		}
+		run, code := runBuilt(t, bin, dir, "owner-isolated-past-ttl")
 		if run.Status == model.Pass {
 			t.Logf("attempt %d: not caught this time", i)
 			continue
 		}
-		if code := cmd.ProcessState.ExitCode(); code != 1 {
+		if code != 1 {
 			t.Errorf("exit code %d, want 1 for a violation", code)
 		}
 		p1 := run.Results[0]
@@ -114,17 +104,7 @@ func TestQuickKills(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 1; i <= 3; i++ {
-				cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), tt.scenario)
-				cmd.Dir = dir
-				out, _ := cmd.Output()
-				var run struct {
-					Status  model.Status
-					Results []model.Result
-					Report  string
-				}
-				if err := json.Unmarshal(out, &run); err != nil {
-					t.Fatalf("attempt %d: %v; output %q", i, err, out)
-				}
+				run, _ := runBuilt(t, bin, dir, tt.scenario)
 				first := model.Verdict{Results: run.Results}.First()
 				if run.Status == model.Fail && first.Property == tt.property {
 					t.Logf("caught on attempt %d: %s (report %s)", i, first.Summary, run.Report)
@@ -135,4 +115,25 @@ func TestQuickKills(t *testing.T) {
 			t.Fatalf("%s survived %s three times; %s should have failed", tt.mutant, tt.scenario, tt.property)
 		})
 	}
+}
+
+// builtRun is one line of `syncsim run --json`.
+type builtRun struct {
+	Status  model.Status
+	Results []model.Result
+	Report  string
+}
+
+// runBuilt runs scenario once with a syncsim built in dir, and returns its
+// outcome and exit code.
+func runBuilt(t *testing.T, bin, dir, scenario string) (builtRun, int) {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), scenario)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	var run builtRun
+	if jerr := json.Unmarshal(out, &run); jerr != nil {
+		t.Fatalf("%s: %v; output %q (%v)", scenario, jerr, out, err)
+	}
+	return run, cmd.ProcessState.ExitCode()
 }
