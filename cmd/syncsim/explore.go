@@ -87,9 +87,9 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, %s; reports under %s\n", *seed, *shard, *parallel, limit, root)
 
-	progress := startProgress(stdout)
-	if *asJSON {
-		progress.finish()
+	var progress *progress
+	if !*asJSON {
+		progress = startProgress(stdout)
 	}
 	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
 		if *asJSON {
@@ -107,7 +107,7 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		progress.update(t)
 	})
-	if !*asJSON {
+	if progress != nil {
 		progress.finish()
 	}
 	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
