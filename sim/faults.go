@@ -30,7 +30,6 @@ func (w *world) play(ctx context.Context, steps []Step) {
 	for _, i := range order {
 		s := steps[i]
 		sleepCtx(ctx, time.Until(t0.Add(s.At.Std())))
-		began := time.Now()
 		if ctx.Err() != nil {
 			break
 		}
@@ -48,7 +47,7 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			continue
 		}
 		detail := describe(i, s)
-		if late := began.Sub(t0.Add(s.At.Std())) + time.Since(began); late > 100*time.Millisecond {
+		if late := time.Since(t0.Add(s.At.Std())); late > 100*time.Millisecond {
 			detail += fmt.Sprintf(" (in force %v after its time)", late.Round(time.Millisecond))
 		}
 		w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target, Detail: detail})
