@@ -74,6 +74,21 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
+// BuildScratch builds the mutant in a new scratch directory (see Build);
+// cleanup removes the directory.
+func (m Mutant) BuildScratch(ctx context.Context, root string) (bin string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "syncsim-mutant-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if bin, err = m.Build(ctx, root, dir); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return bin, cleanup, nil
+}
+
 // copyModule copies the module's source tree, without version control or reports.
 func copyModule(root, dir string) error {
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

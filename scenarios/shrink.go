@@ -74,7 +74,8 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	quiet := opts.Options
 	quiet.Reports = ""
 
-	log(fmt.Sprintf("measuring how often %s fails %s: %d runs", found.Scenario.Name, res.Property, opts.Confirm))
+	log(fmt.Sprintf("shrinking %s (%d steps)", found.Scenario.Name, len(found.Scenario.Steps)))
+	log(fmt.Sprintf("  measuring how often %s fails %s: %d runs", found.Scenario.Name, res.Property, opts.Confirm))
 	res.OriginalReproduced = Replay(ctx, found.Scenario, opts.Confirm, opts.Parallel, res.Property, quiet, func(int, *Outcome, error) {})
 	if 2*res.OriginalReproduced < opts.Confirm {
 		res.Why = fmt.Sprintf("not shrunk: %s failed %s again in only %d of %d runs, too seldom to tell a smaller timeline from luck; the original timeline is kept",
@@ -94,7 +95,7 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 			res.Tried++
 			n := Replay(ctx, cand, opts.Attempts, opts.Parallel, res.Property, quiet, func(int, *Outcome, error) {})
 			if n == opts.Attempts {
-				log(fmt.Sprintf("  still fails with %d members, %d agents, %d syncs: %s", cand.Members, cand.Agents, cand.Syncs, stepsLine(cand)))
+				log(fmt.Sprintf("    still fails with %d members, %d agents, %d syncs: %s", cand.Members, cand.Agents, cand.Syncs, stepsLine(cand)))
 				current, improved = cand, true
 				cut = -1 // the offset belonged to the original's run
 				break
@@ -110,7 +111,7 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	shrunk := *current
 	shrunk.Name = found.Scenario.Name + "-shrunk"
 	shrunk.Description = fmt.Sprintf("%s, shrunk from %d steps", found.Scenario.Name, len(found.Scenario.Steps))
-	log(fmt.Sprintf("measuring how often the shrunk timeline fails: %d runs", opts.Confirm))
+	log(fmt.Sprintf("  measuring how often the shrunk timeline fails: %d runs", opts.Confirm))
 	res.Reproduced = Replay(ctx, &shrunk, opts.Confirm, opts.Parallel, res.Property, opts.Options, func(_ int, o *Outcome, err error) {
 		if err == nil && o.Report != "" && failed(o.Verdict, res.Property) {
 			res.Reports = append(res.Reports, o.Report)
@@ -123,6 +124,24 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	}
 	res.Scenario = &shrunk
 	return res
+}
+
+// ShrinkFirst shrinks the first violation among failures that comes back
+// often enough to shrink, trying at most three, and hands each attempt to
+// done as it ends. Undecided runs are not violations and are passed over.
+func ShrinkFirst(ctx context.Context, failures []*Outcome, opts Shrinking, log func(string), done func(*Outcome, *Shrunk)) {
+	tried := 0
+	for _, o := range failures {
+		if o.Verdict.Status != model.Fail || tried == 3 || ctx.Err() != nil {
+			continue
+		}
+		tried++
+		res := Shrink(ctx, o, opts, log)
+		done(o, res)
+		if res.Scenario != nil || 2*res.OriginalReproduced >= res.Confirm {
+			return // shrunk, or reliable yet irreducible: the next would say no more
+		}
+	}
 }
 
 // violationOffset is when, on the timeline's clock (from the ready event),

@@ -120,38 +120,26 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = exitUndecided
 	}
 	if *shrink {
-		shrinkFirst(ctx, failures, scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: *parallel, Options: campaign.Options}, stdout)
+		opts := scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: *parallel, Options: campaign.Options}
+		log := func(line string) { fmt.Fprintln(stdout, line) }
+		scenarios.ShrinkFirst(ctx, failures, opts, log, func(o *scenarios.Outcome, res *scenarios.Shrunk) { reportShrink(stdout, o, res) })
 	}
 	return code
 }
 
-// shrinkFirst shrinks the first violation that comes back reliably enough
-// to shrink, trying up to three, and says what came of each.
-func shrinkFirst(ctx context.Context, failures []*scenarios.Outcome, opts scenarios.Shrinking, stdout io.Writer) {
-	tried := 0
-	for _, o := range failures {
-		if o.Verdict.Status != model.Fail || tried == 3 || ctx.Err() != nil {
-			continue
-		}
-		tried++
-		fmt.Fprintf(stdout, "shrinking %s (%d steps)\n", o.Scenario.Name, len(o.Scenario.Steps))
-		res := scenarios.Shrink(ctx, o, opts, func(line string) { fmt.Fprintln(stdout, "  "+line) })
-		fmt.Fprintln(stdout, res)
-		if res.Scenario == nil {
-			fmt.Fprintf(stdout, "replay the original: syncsim replay %s\n", o.Report)
-			if res.OriginalReproduced*2 < res.Confirm {
-				continue // too unreliable to shrink; the next may do better
-			}
-			return
-		}
-		for _, r := range res.Reports {
-			fmt.Fprintf(stdout, "  report: %s\n", r)
-		}
-		if len(res.Reports) > 0 {
-			fmt.Fprintf(stdout, "replay it: syncsim replay --attempts 10 %s\n", res.Reports[0])
-			fmt.Fprintf(stdout, "keep it as a regression scenario: cp %s/scenario.json scenarios/catalogue/NAME.json, then set \"name\" to NAME\n", res.Reports[0])
-		}
+// reportShrink says what came of shrinking one violation.
+func reportShrink(stdout io.Writer, o *scenarios.Outcome, res *scenarios.Shrunk) {
+	fmt.Fprintln(stdout, res)
+	if res.Scenario == nil {
+		fmt.Fprintf(stdout, "replay the original: syncsim replay %s\n", o.Report)
 		return
+	}
+	for _, r := range res.Reports {
+		fmt.Fprintf(stdout, "  report: %s\n", r)
+	}
+	if len(res.Reports) > 0 {
+		fmt.Fprintf(stdout, "replay it: syncsim replay --attempts 10 %s\n", res.Reports[0])
+		fmt.Fprintf(stdout, "keep it as a regression scenario: cp %s/scenario.json scenarios/catalogue/NAME.json, then set \"name\" to NAME\n", res.Reports[0])
 	}
 }
 

@@ -41,18 +41,13 @@ func underMutant(ctx context.Context, name string, args []string, stdout, stderr
 		fmt.Fprintf(stderr, "syncsim: --mutant %s: %v\n", name, err)
 		return exitUsage
 	}
-	dir, err := os.MkdirTemp("", "syncsim-mutant-")
-	if err != nil {
-		fmt.Fprintf(stderr, "syncsim: %v\n", err)
-		return exitUndecided
-	}
-	defer os.RemoveAll(dir)
 	began := time.Now()
-	bin, err := mutant.Build(ctx, root, dir)
+	bin, cleanup, err := mutant.BuildScratch(ctx, root)
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim: %v\n", err)
 		return exitUndecided
 	}
+	defer cleanup()
 	fmt.Fprintf(stdout, "mutant %s (%s), built in %.1fs: %s\n", mutant.Name, mutant.Class, time.Since(began).Seconds(), mutant.Description)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = sim.Abs("."), stdout, stderr

@@ -86,19 +86,13 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		row(ref, "clean")
 	}
 	for _, m := range chosen {
-		build, err := os.MkdirTemp("", "syncsim-mutant-")
+		bin, cleanup, err := m.BuildScratch(ctx, root)
 		if err != nil {
-			fmt.Fprintf(stderr, "syncsim mutants: %v\n", err)
-			return exitUndecided
-		}
-		bin, err := m.Build(ctx, root, build)
-		if err != nil {
-			os.RemoveAll(build)
 			fmt.Fprintf(stderr, "syncsim mutants: %v\n", err)
 			return exitUndecided
 		}
 		k, err := scenarios.Hunt(ctx, bin, m.Name, dir, *explore, *parallel, true)
-		os.RemoveAll(build)
+		cleanup()
 		if err != nil {
 			fmt.Fprintf(stderr, "syncsim mutants: %s: %v\n", m.Name, err)
 			return exitUndecided
