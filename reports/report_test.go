@@ -92,3 +92,24 @@ func TestIndexPutsFailuresFirst(t *testing.T) {
 		t.Error("a directory without a summary, or a report not yet renamed into place, is listed")
 	}
 }
+
+// TestOwnershipGaps: a change whose old owner confirmed its release is a
+// handover, one whose old owner never did is a failover; the gap runs from
+// the old worker's return to the new one's start, 0 where they overlapped.
+func TestOwnershipGaps(t *testing.T) {
+	ms := int64(1e6)
+	intervals := []model.Interval{
+		{Agent: "a", Sync: "s1", Start: 0, Stop: 100 * ms, Released: 110 * ms},
+		{Agent: "b", Sync: "s1", Start: 150 * ms, Stop: 900 * ms, Released: model.Never},
+		{Agent: "c", Sync: "s1", Start: 2300 * ms, Stop: model.Never, Released: model.Never},
+		{Agent: "a", Sync: "s2", Start: 0, Stop: 500 * ms, Released: 510 * ms},
+		{Agent: "b", Sync: "s2", Start: 400 * ms, Stop: model.Never, Released: model.Never},
+	}
+	handover, failover := ownershipGaps(intervals)
+	if want := (Latency{Count: 2, MedianMS: 50, MaxMS: 50}); handover != want {
+		t.Errorf("handover %+v, want %+v (50 ms and an overlap counted as 0)", handover, want)
+	}
+	if want := (Latency{Count: 1, MedianMS: 1400, MaxMS: 1400}); failover != want {
+		t.Errorf("failover %+v, want %+v", failover, want)
+	}
+}
