@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -238,13 +239,7 @@ func checkEtcdLog(h History) *Violation {
 	created := map[int64]string{} // create revision -> key, for keys seen being created
 	// The leader's assignment writes: the writer's term must be the oldest
 	// leader key alive at the write's revision.
-	var rebalances []Event
-	for _, e := range h.Events {
-		if e.Kind == Rebalanced && e.Rev > 0 {
-			rebalances = append(rebalances, e)
-		}
-	}
-	slices.SortStableFunc(rebalances, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
+	rebalances := assignmentWrites(h)
 	leaders := map[int64]bool{} // create revisions of live keys under leader/
 	checkTerm := func(r Event) *Violation {
 		current := int64(0)
@@ -253,10 +248,15 @@ func checkEtcdLog(h History) *Violation {
 				current = t
 			}
 		}
-		if current == r.Token {
+		switch {
+		case current == r.Token:
 			return nil
+		case r.Token == 0:
+			return &Violation{Agents: []string{r.Agent}, From: r.Call, To: r.Time, Text: fmt.Sprintf(
+				"etcd accepted %s's assignment writes at revision %d, sent at %s while it did not lead; the current leader's term then was %d.",
+				r.Agent, r.Rev, seconds(r.Call), current)}
 		}
-		return &Violation{Agents: []string{r.Agent}, From: r.Time, To: r.Time, Text: fmt.Sprintf(
+		return &Violation{Agents: []string{r.Agent}, From: cmp.Or(r.Call, r.Time), To: r.Time, Text: fmt.Sprintf(
 			"etcd accepted %s's assignment writes at revision %d under term %d, but the current leader's term then was %d: a deposed leader's writes got through.",
 			r.Agent, r.Rev, r.Token, current)}
 	}
@@ -278,14 +278,14 @@ func checkEtcdLog(h History) *Violation {
 			// read it (compacted meanwhile); the key's last put names it.
 			token = tokens[e.Key]
 		}
-		if dir == "leader" {
+		if dir == LeaderDir {
 			if e.Kind == EtcdPut {
 				leaders[token] = true
 			} else {
 				delete(leaders, token)
 			}
 		}
-		if dir != "checkpoints" {
+		if dir != CheckpointDir {
 			if e.Kind == EtcdPut {
 				alive[token] = e.Key
 				if token == e.Rev {
@@ -366,4 +366,56 @@ func firstBackwards(h History) *Violation {
 		last[e.Sync] = e
 	}
 	return nil
+}
+
+// assignmentWrites lists the assignment writes etcd accepted, in revision
+// order, each with its writer's term (Token): as the agent reported them
+// (Rebalanced), and as the harness saw them accepted (Wrote), which includes
+// writes the agent gave up waiting for. A Wrote write is credited to the
+// term its agent led in when it sent the request, 0 if none. Agents that
+// never report leadership are not checked: their terms are unknown.
+func assignmentWrites(h History) []Event {
+	type tenure struct {
+		term      int64
+		won, lost int64 // lost is 0 while it lasts
+	}
+	terms := map[string][]tenure{} // agent -> its terms, in order
+	for _, e := range h.Events {
+		switch e.Kind {
+		case LeaderWon:
+			terms[e.Agent] = append(terms[e.Agent], tenure{term: e.Token, won: e.Time})
+		case LeaderLost:
+			if ts := terms[e.Agent]; len(ts) > 0 && ts[len(ts)-1].term == e.Token && ts[len(ts)-1].lost == 0 {
+				ts[len(ts)-1].lost = e.Time
+			}
+		}
+	}
+	termAt := func(agent string, t int64) int64 {
+		ts := terms[agent]
+		i := sort.Search(len(ts), func(i int) bool { return ts[i].won > t })
+		if i > 0 && (ts[i-1].lost == 0 || ts[i-1].lost >= t) {
+			return ts[i-1].term
+		}
+		return 0
+	}
+	var writes []Event
+	listed := map[[2]string]bool{} // agent and revision
+	add := func(e Event) {
+		k := [2]string{e.Agent, fmt.Sprint(e.Rev)}
+		if !listed[k] {
+			listed[k] = true
+			writes = append(writes, e)
+		}
+	}
+	for _, e := range h.Events {
+		switch {
+		case e.Kind == Rebalanced && e.Rev > 0:
+			add(e)
+		case e.Kind == Wrote && len(terms[e.Agent]) > 0:
+			e.Token = termAt(e.Agent, e.Call)
+			add(e)
+		}
+	}
+	slices.SortStableFunc(writes, func(a, b Event) int { return cmp.Compare(a.Rev, b.Rev) })
+	return writes
 }

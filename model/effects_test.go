@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,52 @@ func TestDeleteWithoutPreviousValue(t *testing.T) {
 	v := checkEtcdLog(history(log, []Event{{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-2", Token: 11, Rev: 12}}))
 	if v == nil || !strings.Contains(v.Text, "token 4, but that claim no longer existed") {
 		t.Fatalf("want only the write under the deleted claim flagged, got %+v", v)
+	}
+}
+
+// TestLateAssignmentWritesAreCredited: a write the deposed leader gave up
+// waiting for, which etcd accepted later, is known only from the harness's
+// own record (Wrote); it is credited to the term its agent led in when it
+// sent it.
+func TestLateAssignmentWritesAreCredited(t *testing.T) {
+	log := []Event{
+		logPut("leader/a", 3, 3, "agent-1"),
+		logDelete("leader/a", 10, 3),
+		logPut("leader/b", 11, 11, "agent-2"),
+		logPut("assign/s", 12, 5, "agent-1"),
+	}
+	terms := []Event{
+		{Time: 4 * ms, Kind: LeaderWon, Agent: "agent-1", Token: 3},
+		{Time: 9 * ms, Kind: LeaderLost, Agent: "agent-1", Token: 3},
+		{Time: 11 * ms, Kind: LeaderWon, Agent: "agent-2", Token: 11},
+	}
+	tests := []struct {
+		name  string
+		wrote Event
+		want  string
+	}{
+		{"sent while leading, accepted after the term ended",
+			Event{Time: 12 * ms, Call: 5 * ms, Kind: Wrote, Agent: "agent-1", Key: "assign/s", Rev: 12},
+			"etcd accepted agent-1's assignment writes at revision 12 under term 3, but the current leader's term then was 11"},
+		{"sent while not leading",
+			Event{Time: 12 * ms, Call: 9500 * ms / 1000, Kind: Wrote, Agent: "agent-1", Key: "assign/s", Rev: 12},
+			"sent at 0.009 s while it did not lead"},
+		{"sent by the current leader",
+			Event{Time: 12 * ms, Call: 11500 * ms / 1000, Kind: Wrote, Agent: "agent-2", Key: "assign/s", Rev: 12},
+			""},
+		{"from an agent that reports no leadership",
+			Event{Time: 12 * ms, Call: 5 * ms, Kind: Wrote, Agent: "agent-9", Key: "assign/s", Rev: 12},
+			""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := checkEtcdLog(history(log, append(slices.Clone(terms), tt.wrote)))
+			switch {
+			case tt.want == "" && v != nil:
+				t.Fatalf("unexpected violation: %s", v.Text)
+			case tt.want != "" && (v == nil || !strings.Contains(v.Text, tt.want)):
+				t.Fatalf("violation %+v does not say %q", v, tt.want)
+			}
+		})
 	}
 }

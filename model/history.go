@@ -60,6 +60,21 @@ const (
 	// the prefix ("claims/sync-1"); Token is the key's create revision.
 	EtcdPut    Kind = "etcd-put"
 	EtcdDelete Kind = "etcd-delete"
+
+	// Wrote is the harness's record, from the agent's end of the wire, that
+	// etcd accepted an agent's request writing assignments (Agent, Call,
+	// Key: the first assignment key, Rev), whether or not the agent was
+	// still waiting for the answer. An assignment's value names the
+	// assignee, not the writer.
+	Wrote Kind = "wrote"
+)
+
+// The reference agent's key layout, below the prefix, as far as the
+// checkers need it.
+const (
+	LeaderDir     = "leader"
+	AssignDir     = "assign"
+	CheckpointDir = "checkpoints"
 )
 
 // Outcome is how an operation ended.

@@ -210,6 +210,12 @@ func (sc *Scenario) validateSteps(bad func(string, ...any)) {
 		case s.Jitter > s.Latency:
 			bad(`%s: "jitter" %v exceeds "latency" %v`, where, s.Jitter, s.Latency)
 		}
+		switch {
+		case s.On != "" && s.Fault != sim.Stall:
+			bad(`%s: "on" goes only with "stall"`, where)
+		case s.On != "" && !slices.Contains(sim.StallDirs, s.On):
+			bad(`%s: "on" %q is not a directory of the key space; write one of %s`, where, s.On, strings.Join(sim.StallDirs, ", "))
+		}
 		if s.Definition != "" {
 			if s.Fault != sim.AddSync && s.Fault != sim.ChangeSync {
 				bad(`%s: "definition" goes only with "add-sync" and "change-sync"`, where)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -41,23 +42,31 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			skip(string(s.Target), err)
 			continue
 		}
-		heal, err := w.inject(i, s, target)
+		var started atomic.Bool
+		start := func() {
+			detail := describe(i, s)
+			if late := time.Since(t0.Add(s.At.Std())); late > 100*time.Millisecond && s.On == "" {
+				detail += fmt.Sprintf(" (in force %v after its time)", late.Round(time.Millisecond))
+			}
+			w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target, Detail: detail})
+			started.Store(true)
+		}
+		heal, err := w.inject(i, s, target, start)
 		if err != nil {
 			skip(target, err)
 			continue
 		}
-		detail := describe(i, s)
-		if late := time.Since(t0.Add(s.At.Std())); late > 100*time.Millisecond {
-			detail += fmt.Sprintf(" (in force %v after its time)", late.Round(time.Millisecond))
-		}
-		w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target, Detail: detail})
 		if heal == nil {
 			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
 			continue
 		}
 		healed := func() {
 			heal()
-			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
+			if started.Load() {
+				w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
+			} else {
+				skip(target, fmt.Errorf("%s sent no write under %s/ before the stall's end", target, s.On))
+			}
 		}
 		if s.For > 0 {
 			// Healed on schedule, however long the fault took to inject:
@@ -97,6 +106,9 @@ func describe(i int, s Step) string {
 	}
 	if s.Latency > 0 {
 		d += fmt.Sprintf(" by %v±%v", s.Latency, s.Jitter)
+	}
+	if s.On != "" {
+		d += fmt.Sprintf(" at its write under %s/", s.On)
 	}
 	if s.For > 0 {
 		d += fmt.Sprintf(" for %v", s.For)
@@ -231,11 +243,21 @@ func (w *world) downSet() map[int]bool {
 }
 
 // inject applies the step's fault to target and returns how to heal it
-// (nil when the fault is over at once).
-func (w *world) inject(step int, s Step, target string) (heal func(), err error) {
+// (nil when the fault is over at once). It calls start as the fault begins:
+// at once, or for a stall "on" a write, when the agent sends it.
+func (w *world) inject(step int, s Step, target string, start func()) (heal func(), err error) {
+	if Faults[s.Fault].Target == AgentTarget {
+		return w.injectAgent(s, target, start)
+	}
+	heal, err = w.injectOther(step, s, target)
+	if err == nil {
+		start()
+	}
+	return heal, err
+}
+
+func (w *world) injectOther(step int, s Step, target string) (heal func(), err error) {
 	switch Faults[s.Fault].Target {
-	case AgentTarget:
-		return w.injectAgent(s, target)
 	case MemberTarget:
 		var group []int
 		for _, name := range strings.Split(target, "+") {
@@ -277,11 +299,24 @@ func (w *world) inject(step int, s Step, target string) (heal func(), err error)
 	return nil, fmt.Errorf("unknown fault %q", s.Fault)
 }
 
-func (w *world) injectAgent(s Step, id string) (heal func(), err error) {
+func (w *world) injectAgent(s Step, id string, start func()) (heal func(), err error) {
 	p, ok := w.live(id)
 	if !ok {
 		return nil, fmt.Errorf("%s is not running", id)
 	}
+	if s.Fault == Stall && s.On != "" {
+		p.link.arm(s.On, start)
+		return func() {
+			if !p.link.disarm() {
+				p.link.unpause()
+			}
+		}, nil
+	}
+	defer func() {
+		if err == nil {
+			start()
+		}
+	}()
 	restart := func() {
 		if err := w.start(id); err != nil {
 			w.rec.record(model.Event{Kind: model.Skipped, Agent: id, Detail: "restart: " + err.Error()})
@@ -311,6 +346,9 @@ func (w *world) injectAgent(s Step, id string) (heal func(), err error) {
 	case Stop:
 		w.stop(p)
 		return restart, nil
+	case Stall:
+		p.link.pause()
+		return p.link.unpause, nil
 	case Pause:
 		p.frozen.close()
 		p.link.pause()

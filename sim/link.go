@@ -25,6 +25,14 @@ type link struct {
 	proxies   []proxy.Server
 	endpoints []string
 	conns     map[*conn]bool // the agent's open connections through the proxies
+	held      bool           // traffic is held (pause, stall): what is sent now arrives when it ends
+	armed     *armed         // a stall waiting for the agent's next write under a directory
+}
+
+// armed is a stall that begins when the agent sends a write under dir.
+type armed struct {
+	dir   string
+	began func() // called as it begins
 }
 
 // newLink starts a proxy per member URL, listening on unix sockets in dir.
@@ -116,13 +124,71 @@ func (l *link) undelay() {
 	l.each(func(_ int, p proxy.Server) { p.UndelayTx(); p.UndelayRx() })
 }
 
-// pause holds all traffic, both ways, until unpause.
+// pause holds all traffic, both ways, until unpause delivers it, late and
+// in order.
 func (l *link) pause() {
-	l.each(func(_ int, p proxy.Server) { p.PauseTx(); p.PauseRx() })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.holdLocked()
+}
+
+func (l *link) holdLocked() {
+	for _, p := range l.proxies {
+		p.PauseTx()
+		p.PauseRx()
+	}
+	l.held = true
 }
 
 func (l *link) unpause() {
-	l.each(func(_ int, p proxy.Server) { p.UnpauseTx(); p.UnpauseRx() })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held, l.armed = false, nil
+	for _, p := range l.proxies {
+		p.UnpauseTx()
+		p.UnpauseRx()
+	}
+}
+
+func (l *link) isHeld() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held
+}
+
+// arm makes the link pause as the agent next sends a write under dir (a
+// directory of the key space, such as "assign"); began is called then.
+func (l *link) arm(dir string, began func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.armed = &armed{dir: dir, began: began}
+}
+
+// disarm cancels an armed pause that has not begun, reporting whether it
+// was still waiting.
+func (l *link) disarm() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	waiting := l.armed != nil
+	l.armed = nil
+	return waiting
+}
+
+// fire begins an armed pause if one of keys (relative to the prefix) is
+// under its directory. It returns once the link holds traffic, so the
+// write that fired it is held.
+func (l *link) fire(keys []string) {
+	l.mu.Lock()
+	a := l.armed
+	hit := a != nil && slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, a.dir+"/") })
+	if hit {
+		l.armed = nil
+		l.holdLocked()
+	}
+	l.mu.Unlock()
+	if hit {
+		a.began()
+	}
 }
 
 // reset drops every connection the agent has through the link, from the

@@ -38,6 +38,11 @@ type Step struct {
 	// Latency ± Jitter.
 	Latency Duration `json:"latency,omitempty"`
 	Jitter  Duration `json:"jitter,omitempty"`
+	// On makes a "stall" begin as the agent next sends a write under this
+	// directory of the key space ("assign", "claims", "checkpoints",
+	// "leader", "agents") rather than at At; the write is held with the
+	// rest. A stall whose write never comes by its end is skipped.
+	On string `json:"on,omitempty"`
 	// Definition is the new definition for "add-sync" and "change-sync"
 	// (default: a JSON object naming the sync and the step).
 	Definition string `json:"definition,omitempty"`
@@ -55,6 +60,7 @@ const (
 	Crash         Fault = "crash"          // kill the agent: connections cut first, then cancelled; no release, no revoke
 	Stop          Fault = "stop"           // stop the agent gracefully
 	Pause         Fault = "pause"          // freeze the agent's network and workers (see Faults)
+	Stall         Fault = "stall"          // hold the agent's traffic and deliver it late (On: at its next write there)
 	Join          Fault = "join"           // start a new agent, named after the last one
 	MemberCrash   Fault = "member-crash"   // stop an etcd member, keeping its data
 	MemberPause   Fault = "member-pause"   // freeze an etcd member
@@ -93,6 +99,9 @@ var Faults = map[Fault]FaultInfo{
 	Stop:       {AgentTarget, "restart as a new incarnation", "stop the agent gracefully"},
 	Pause: {AgentTarget, "resume where it was", "freeze the agent's network and its workers after the step in flight, " +
 		"whose commit is held in the frozen network (the agent's own timers keep running, so it may fence itself meanwhile)"},
+	Stall: {AgentTarget, "deliver what was held, late and in order", "hold the agent's traffic both ways, as a stalled network does " +
+		"(the agent runs on, and its requests arrive when the stall ends, however long it waited for them); with \"on\", " +
+		"the stall begins as the agent sends its next write under that directory"},
 	Join:          {NoTarget, "", "start a new agent, named agent-N after the last one"},
 	MemberCrash:   {MemberTarget, "restart it with its data", "stop an etcd member"},
 	MemberPause:   {MemberTarget, "resume it", "freeze an etcd member"},
@@ -103,6 +112,9 @@ var Faults = map[Fault]FaultInfo{
 	RemoveSync:    {SyncTarget, "", "an operator removes the sync"},
 	ChangeSync:    {SyncTarget, "", "an operator changes the sync's definition (\"definition\" optional)"},
 }
+
+// StallDirs are the directories a stall may wait on ("on").
+var StallDirs = []string{"agents", "leader", "assign", "claims", "checkpoints"}
 
 // MembersDown is how many etcd members the fault takes out of the quorum.
 func (s Step) MembersDown(members int) int {

@@ -75,8 +75,11 @@ func (w *world) start(id string) error {
 		DialTimeout:          2 * time.Second,
 		DialKeepAliveTime:    time.Second,
 		DialKeepAliveTimeout: time.Second,
-		DialOptions:          []grpc.DialOption{grpc.WithContextDialer(l.dial)},
-		Logger:               zap.NewNop(),
+		DialOptions: []grpc.DialOption{
+			grpc.WithContextDialer(l.dial),
+			grpc.WithChainUnaryInterceptor((&tap{link: l, rec: w.rec, agent: id, prefix: w.opts.Prefix}).unary),
+		},
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		l.close()
