@@ -247,6 +247,11 @@ func (d *drawing) actions() []action {
 		{"member-isolate", memberOut < mayBeOut && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberIsolate) }},
 		{"member-pause", memberOut < mayBeOut && !d.splitOpen(), func(t *rapid.T) { d.memberFault(t, sim.MemberPause) }},
 		{"pause", agentOut, func(t *rapid.T) { d.agentFault(t, sim.Pause) }},
+		{"stall", agentOut, func(t *rapid.T) {
+			s := sim.Step{Fault: sim.Stall, Target: d.drawAgent(t), For: d.drawFor(t)}
+			s.On = uniform(t, "on", append([]string{""}, sim.StallDirs...))
+			d.add(s)
+		}},
 		{"remove-sync", len(present) > 1, func(t *rapid.T) {
 			target := d.drawSync(t, present)
 			var n int
@@ -316,7 +321,7 @@ func (d *drawing) agentsOut() int {
 	out := 0
 	for _, s := range d.steps {
 		switch s.Fault {
-		case sim.Isolate, sim.Crash, sim.Stop, sim.Pause:
+		case sim.Isolate, sim.Crash, sim.Stop, sim.Pause, sim.Stall:
 			if d.active(s) {
 				out++
 			}
