@@ -62,11 +62,13 @@ func (w *world) play(ctx context.Context, steps []Step) {
 		}
 		healed := func() {
 			heal()
-			if started.Load() {
-				w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
-			} else {
-				skip(target, fmt.Errorf("%s sent no write under %s/ before the stall's end", target, s.On))
+			if !started.Load() {
+				// The write it waited for never came: the step ran as
+				// written, and had nothing to hold.
+				w.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target,
+					Detail: describe(i, s) + fmt.Sprintf(": never began, %s sent no write under %s/ before its end", target, s.On)})
 			}
+			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
 		}
 		if s.For > 0 {
 			// Healed on schedule, however long the fault took to inject:

@@ -41,7 +41,7 @@ type Step struct {
 	// On makes a "stall" begin as the agent next sends a write under this
 	// directory of the key space ("assign", "claims", "checkpoints",
 	// "leader", "agents") rather than at At; the write is held with the
-	// rest. A stall whose write never comes by its end is skipped.
+	// rest. A stall whose write never comes by its end holds nothing.
 	On string `json:"on,omitempty"`
 	// Definition is the new definition for "add-sync" and "change-sync"
 	// (default: a JSON object naming the sync and the step).
