@@ -173,7 +173,7 @@ func CheckFencedEffects(h History, timeout time.Duration) (Result, porcupine.Lin
 	if v := checkEtcdLog(h); v != nil {
 		r.Status, r.Violation, r.Summary = Fail, v, v.Text
 	}
-	result, info := porcupine.CheckOperationsVerbose(Effects.ToModel(), ops, timeout)
+	result, info := porcupine.CheckOperationsVerbose(Effects.ToModel(), ops, searchBudget(timeout, r.Status == Fail))
 	switch {
 	case r.Status == Fail:
 	case result == porcupine.Illegal:
