@@ -12,21 +12,29 @@ import (
 	"github.com/syncsim/syncsim/model"
 )
 
+// linkedCluster starts a one-member cluster and an agent's link to it, both
+// closed when the test ends.
+func linkedCluster(t *testing.T) (*Cluster, *link) {
+	t.Helper()
+	c, err := StartCluster(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	l, err := newLink(c.Dir, "agent", c.Endpoints())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.close)
+	return c, l
+}
+
 // TestReconnectAfterBlackholedHandshake: an agent cut off as it starts
 // has its connection handshakes dropped by the blackhole. Once the link
 // reconnects, the agent must reach etcd at once, not after gRPC's 20 s
 // connect timeout (a false P3 failure exploration found).
 func TestReconnectAfterBlackholedHandshake(t *testing.T) {
-	c, err := StartCluster(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	l, err := newLink(c.Dir, "agent", c.Endpoints())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
+	_, l := linkedCluster(t)
 	l.isolate(nil)
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   l.endpoints,
@@ -57,16 +65,7 @@ func TestReconnectAfterBlackholedHandshake(t *testing.T) {
 // is delivered and applied when the stall ends, and the harness records
 // who wrote it. A read sent before the trigger is not held.
 func TestStallDeliversLate(t *testing.T) {
-	c, err := StartCluster(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	l, err := newLink(c.Dir, "agent", c.Endpoints())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
+	c, l := linkedCluster(t)
 	rec := newRecorder()
 	tp := &tap{link: l, rec: rec, agent: "agent-1", prefix: "p/"}
 	cli, err := clientv3.New(clientv3.Config{
