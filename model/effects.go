@@ -399,9 +399,13 @@ func assignmentWrites(h History) []Event {
 		return 0
 	}
 	var writes []Event
-	listed := map[[2]string]bool{} // agent and revision
+	type write struct {
+		agent string
+		rev   int64
+	}
+	listed := map[write]bool{}
 	add := func(e Event) {
-		k := [2]string{e.Agent, fmt.Sprint(e.Rev)}
+		k := write{e.Agent, e.Rev}
 		if !listed[k] {
 			listed[k] = true
 			writes = append(writes, e)

@@ -72,8 +72,10 @@ const (
 // The reference agent's key layout, below the prefix, as far as the
 // checkers need it.
 const (
+	AgentDir      = "agents"
 	LeaderDir     = "leader"
 	AssignDir     = "assign"
+	ClaimDir      = "claims"
 	CheckpointDir = "checkpoints"
 )
 

@@ -56,6 +56,9 @@ func (w *world) play(ctx context.Context, steps []Step) {
 			skip(target, err)
 			continue
 		}
+		if s.On == "" {
+			start()
+		}
 		if heal == nil {
 			w.rec.record(model.Event{Kind: model.FaultEnd, Fault: string(s.Fault), Target: target})
 			continue
@@ -245,21 +248,12 @@ func (w *world) downSet() map[int]bool {
 }
 
 // inject applies the step's fault to target and returns how to heal it
-// (nil when the fault is over at once). It calls start as the fault begins:
-// at once, or for a stall "on" a write, when the agent sends it.
+// (nil when the fault is over at once). A stall "on" a write calls start
+// when the agent sends it; every other fault has begun when inject returns.
 func (w *world) inject(step int, s Step, target string, start func()) (heal func(), err error) {
-	if Faults[s.Fault].Target == AgentTarget {
-		return w.injectAgent(s, target, start)
-	}
-	heal, err = w.injectOther(step, s, target)
-	if err == nil {
-		start()
-	}
-	return heal, err
-}
-
-func (w *world) injectOther(step int, s Step, target string) (heal func(), err error) {
 	switch Faults[s.Fault].Target {
+	case AgentTarget:
+		return w.injectAgent(s, target, start)
 	case MemberTarget:
 		var group []int
 		for _, name := range strings.Split(target, "+") {
@@ -306,19 +300,10 @@ func (w *world) injectAgent(s Step, id string, start func()) (heal func(), err e
 	if !ok {
 		return nil, fmt.Errorf("%s is not running", id)
 	}
-	if s.Fault == Stall && s.On != "" {
+	if s.On != "" { // a stall that begins at the agent's next write there
 		p.link.arm(s.On, start)
-		return func() {
-			if !p.link.disarm() {
-				p.link.unpause()
-			}
-		}, nil
+		return p.link.unpause, nil // also disarms a stall that never began
 	}
-	defer func() {
-		if err == nil {
-			start()
-		}
-	}()
 	restart := func() {
 		if err := w.start(id); err != nil {
 			w.rec.record(model.Event{Kind: model.Skipped, Agent: id, Detail: "restart: " + err.Error()})

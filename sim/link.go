@@ -164,16 +164,6 @@ func (l *link) arm(dir string, began func()) {
 	l.armed = &armed{dir: dir, began: began}
 }
 
-// disarm cancels an armed pause that has not begun, reporting whether it
-// was still waiting.
-func (l *link) disarm() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	waiting := l.armed != nil
-	l.armed = nil
-	return waiting
-}
-
 // fire begins an armed pause if one of keys (relative to the prefix) is
 // under its directory. It returns once the link holds traffic, so the
 // write that fired it is held.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/syncsim/syncsim/model"
 )
 
 // Setup is the world a scenario runs in.
@@ -114,7 +116,7 @@ var Faults = map[Fault]FaultInfo{
 }
 
 // StallDirs are the directories a stall may wait on ("on").
-var StallDirs = []string{"agents", "leader", "assign", "claims", "checkpoints"}
+var StallDirs = []string{model.AgentDir, model.LeaderDir, model.AssignDir, model.ClaimDir, model.CheckpointDir}
 
 // MembersDown is how many etcd members the fault takes out of the quorum.
 func (s Step) MembersDown(members int) int {
