@@ -50,6 +50,7 @@ const (
 	FaultStart  Kind = "fault-start"  // a fault began (Fault, Target, Detail)
 	FaultEnd    Kind = "fault-end"    // it was healed
 	Skipped     Kind = "skipped"      // a step could not run (Detail says why)
+	NotApplied  Kind = "not-applied"  // a step whose role stayed vacant: it acted on nothing, and the run stays decided
 	Ready       Kind = "ready"        // every sync had a worker; the timeline starts
 	QuietEnd    Kind = "quiet-end"    // the run settled (or the wait for it ended) after the quiet window
 	SyncAdded   Kind = "sync-added"   // an operator created or changed the sync
