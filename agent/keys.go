@@ -1,21 +1,27 @@
 package agent
 
-import "strings"
+import (
+	"strings"
 
-// keys lays out the key space under one prefix (see the package doc).
+	"github.com/syncsim/syncsim/agent/layout"
+)
+
+// keys lays out the key space under one prefix (see the package doc and
+// package layout).
 type keys struct{ prefix string }
 
-func (k keys) syncs() string              { return k.prefix + "syncs/" }
-func (k keys) agents() string             { return k.prefix + "agents/" }
-func (k keys) leader() string             { return k.prefix + "leader/" }
-func (k keys) assignments() string        { return k.prefix + "assign/" }
-func (k keys) sync(name string) string    { return k.syncs() + name }
-func (k keys) agent(id string) string     { return k.agents() + id }
-func (k keys) assign(sync string) string  { return k.assignments() + sync }
-func (k keys) claims() string             { return k.prefix + "claims/" }
-func (k keys) checkpoints() string        { return k.prefix + "checkpoints/" }
-func (k keys) claim(sync string) string   { return k.claims() + sync }
-func (k keys) checkpoint(s string) string { return k.checkpoints() + s }
+func (k keys) at() layout.Prefixed        { return layout.Prefixed(k.prefix) }
+func (k keys) syncs() string              { return k.at().Dir(layout.Syncs) }
+func (k keys) agents() string             { return k.at().Dir(layout.Agents) }
+func (k keys) leader() string             { return k.at().Dir(layout.Leader) }
+func (k keys) assignments() string        { return k.at().Dir(layout.Assign) }
+func (k keys) sync(name string) string    { return k.at().Key(layout.Syncs, name) }
+func (k keys) agent(id string) string     { return k.at().Key(layout.Agents, id) }
+func (k keys) assign(sync string) string  { return k.at().Key(layout.Assign, sync) }
+func (k keys) claims() string             { return k.at().Dir(layout.Claims) }
+func (k keys) checkpoints() string        { return k.at().Dir(layout.Checkpoints) }
+func (k keys) claim(sync string) string   { return k.at().Key(layout.Claims, sync) }
+func (k keys) checkpoint(s string) string { return k.at().Key(layout.Checkpoints, s) }
 
 // name returns the last path element of key below dir.
 func name(dir, key string) string { return strings.TrimPrefix(key, dir) }
