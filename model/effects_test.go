@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // commit is an accepted (or failed, or unknown) checkpoint commit.
@@ -71,7 +70,7 @@ func TestFencedEffectsModel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, _ := CheckFencedEffects(tt.h, time.Minute)
+			r, _ := CheckFencedEffects(tt.h, Options{})
 			if r.Status != tt.want {
 				t.Fatalf("status %s, want %s: %s", r.Status, tt.want, r.Summary)
 			}
@@ -120,7 +119,7 @@ func TestFencedEffectsAgainstEtcdsLog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := checkEtcdLog(history(base, tt.extra))
+			v := firstEtcdViolation(history(base, tt.extra))
 			switch {
 			case tt.want == "" && v != nil:
 				t.Fatalf("unexpected violation: %s", v.Text)
@@ -140,11 +139,11 @@ func TestDeposedLeaderWritesAreCaught(t *testing.T) {
 		logPut("assign/s", 12, 5, "agent-2"),
 	}
 	ok := Event{Time: 5 * ms, Kind: Rebalanced, Agent: "agent-1", Token: 3, Rev: 5}
-	if v := checkEtcdLog(history(log, []Event{ok})); v != nil {
+	if v := firstEtcdViolation(history(log, []Event{ok})); v != nil {
 		t.Fatalf("a current leader's write flagged: %s", v.Text)
 	}
 	deposed := Event{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-1", Token: 3, Rev: 12}
-	v := checkEtcdLog(history(log, []Event{deposed}))
+	v := firstEtcdViolation(history(log, []Event{deposed}))
 	if v == nil || !strings.Contains(v.Text, "etcd accepted agent-1's assignment writes at revision 12 under term 3, but the current leader's term then was 11") {
 		t.Fatalf("a deposed leader's write was not caught: %+v", v)
 	}
@@ -164,9 +163,9 @@ func TestDeleteWithoutPreviousValue(t *testing.T) {
 		logPut("assign/s", 12, 5, "agent-2"),
 		logPut("checkpoints/s", 13, 13, "1@4"),
 	}
-	v := checkEtcdLog(history(log, []Event{{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-2", Token: 11, Rev: 12}}))
-	if v == nil || !strings.Contains(v.Text, "token 4, but that claim no longer existed") {
-		t.Fatalf("want only the write under the deleted claim flagged, got %+v", v)
+	found := etcdLogViolations(history(log, []Event{{Time: 12 * ms, Kind: Rebalanced, Agent: "agent-2", Token: 11, Rev: 12}}))
+	if len(found) != 1 || !strings.Contains(found[0].Text, "token 4, but that claim no longer existed") {
+		t.Fatalf("want only the write under the deleted claim flagged, got %+v", found)
 	}
 }
 
@@ -206,7 +205,7 @@ func TestLateAssignmentWritesAreCredited(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := checkEtcdLog(history(log, append(slices.Clone(terms), tt.wrote)))
+			v := firstEtcdViolation(history(log, append(slices.Clone(terms), tt.wrote)))
 			switch {
 			case tt.want == "" && v != nil:
 				t.Fatalf("unexpected violation: %s", v.Text)
@@ -215,4 +214,13 @@ func TestLateAssignmentWritesAreCredited(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstEtcdViolation is the earliest violation etcd's log shows, or nil.
+func firstEtcdViolation(h History) *Violation {
+	var r Result
+	if found := etcdLogViolations(h); len(found) > 0 {
+		r.fail(found)
+	}
+	return r.First()
 }

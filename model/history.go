@@ -70,16 +70,6 @@ const (
 	Wrote Kind = "wrote"
 )
 
-// The reference agent's key layout, below the prefix, as far as the
-// checkers need it.
-const (
-	AgentDir      = "agents"
-	LeaderDir     = "leader"
-	AssignDir     = "assign"
-	ClaimDir      = "claims"
-	CheckpointDir = "checkpoints"
-)
-
 // Outcome is how an operation ended.
 type Outcome string
 

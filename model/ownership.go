@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -155,27 +156,33 @@ func ownershipOperations(intervals []Interval, clients map[string]int) []porcupi
 	return ops
 }
 
-// CheckExclusiveWork checks P1 with porcupine and, on a violation, names the
-// first overlap of two workers on one sync.
-func CheckExclusiveWork(h History, timeout time.Duration) (Result, porcupine.LinearizationInfo) {
+// Linearizability is the stem of the report page drawing porcupine's
+// account of P1.
+const Linearizability = "linearizability"
+
+// CheckExclusiveWork checks P1 with porcupine and, on a violation, names
+// every overlap of two workers on one sync, or of two leaders.
+func CheckExclusiveWork(h History, opts Options) (Result, map[string]Picture) {
+	opts = opts.withDefaults()
 	intervals := append(Intervals(h), LeaderIntervals(h)...)
-	overlap := firstOverlap(intervals)
-	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals, clientIDs(h)), searchBudget(timeout, overlap != nil))
+	found := overlaps(intervals)
+	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals, clientIDs(h)), searchBudget(opts.Timeout, len(found) > 0))
+	picture := map[string]Picture{Linearizability: {Model: Ownership, Info: info, About: "porcupine's view of the ownership check (P1), faults annotated"}}
 	r := Result{Property: ExclusiveWork}
 	switch {
+	case len(found) > 0: // an overlap is a violation, whatever the search found in its budget
+		r.fail(found)
 	case result == porcupine.Ok:
 		r.Status = Pass
 		r.Summary = fmt.Sprintf("%d work intervals on %d syncs, leadership included, never overlapped", len(intervals), countSyncs(intervals))
-	case overlap != nil: // an overlap is a violation, whatever the search found in its budget
-		r.Status, r.Violation, r.Summary = Fail, overlap, overlap.Text
 	case result == porcupine.Illegal:
 		r.Status = Fail
 		r.Summary = "porcupine found no valid order of acquisitions and releases; see linearizability.html"
 	default:
 		r.Status = Undecided
-		r.Summary = fmt.Sprintf("the ownership check did not finish within %v; the history is neither passed nor failed", timeout)
+		r.Summary = fmt.Sprintf("the ownership check did not finish within %v; the history is neither passed nor failed", opts.Timeout)
 	}
-	return r, info
+	return r, picture
 }
 
 func countSyncs(intervals []Interval) int {
@@ -186,43 +193,40 @@ func countSyncs(intervals []Interval) int {
 	return len(seen)
 }
 
-// firstOverlap finds the earliest instant two workers worked on one sync.
-func firstOverlap(intervals []Interval) *Violation {
+// overlaps finds every pair of intervals on one sync that overlap in time.
+func overlaps(intervals []Interval) []Violation {
 	bySync := map[string][]Interval{}
 	for _, iv := range intervals {
 		bySync[iv.Sync] = append(bySync[iv.Sync], iv)
 	}
-	syncs := make([]string, 0, len(bySync))
-	for s := range bySync {
-		syncs = append(syncs, s)
-	}
-	slices.Sort(syncs)
-	var best *Violation
-	for _, sync := range syncs {
+	var found []Violation
+	for _, sync := range slices.Sorted(maps.Keys(bySync)) {
 		ivs := bySync[sync]
-		slices.SortFunc(ivs, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
-		holder := ivs[0] // the interval reaching furthest so far
-		for _, next := range ivs[1:] {
-			if next.Start < holder.Stop && (best == nil || next.Start < best.From) {
-				to := min(holder.Stop, next.Stop)
-				best = &Violation{
-					Sync: sync, Agents: []string{holder.Agent, next.Agent}, Workers: []int{holder.Worker, next.Worker},
-					From: next.Start, To: to,
-				}
-				if sync == Leadership {
-					best.Text = fmt.Sprintf("%s became leader at %s while %s still acted as leader until %s: %s with two leaders (terms %d and %d).",
-						next.Agent, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), -next.Worker, -holder.Worker)
-				} else {
-					best.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
-						next.Agent, sync, seconds(next.Start), holder.Agent, seconds(holder.Stop), span(next.Start, to), next.Worker, holder.Worker)
-				}
+		slices.SortStableFunc(ivs, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
+		var active []Interval // earlier intervals still running, in start order
+		for _, next := range ivs {
+			active = slices.DeleteFunc(active, func(held Interval) bool { return held.Stop <= next.Start })
+			for _, held := range active {
+				found = append(found, overlap(held, next))
 			}
-			if next.Stop > holder.Stop {
-				holder = next
-			}
+			active = append(active, next)
 		}
 	}
-	return best
+	return found
+}
+
+// overlap explains how next began while held still ran.
+func overlap(held, next Interval) Violation {
+	to := min(held.Stop, next.Stop)
+	v := Violation{Sync: next.Sync, Agents: []string{held.Agent, next.Agent}, Workers: []int{held.Worker, next.Worker}, From: next.Start, To: to}
+	if next.Sync == Leadership {
+		v.Text = fmt.Sprintf("%s became leader at %s while %s still acted as leader until %s: %s with two leaders (terms %d and %d).",
+			next.Agent, seconds(next.Start), held.Agent, seconds(held.Stop), span(next.Start, to), -next.Worker, -held.Worker)
+	} else {
+		v.Text = fmt.Sprintf("%s started %s at %s while %s kept working on it until %s: %s of double ownership (workers %d and %d).",
+			next.Agent, next.Sync, seconds(next.Start), held.Agent, seconds(held.Stop), span(next.Start, to), next.Worker, held.Worker)
+	}
+	return v
 }
 
 func span(from, to int64) string {
@@ -264,9 +268,11 @@ func Faults(h History) []FaultWindow {
 }
 
 // FaultsDuring describes the faults that were active at some point in [from, to].
-func FaultsDuring(h History, from, to int64) []string {
+func FaultsDuring(h History, from, to int64) []string { return faultsDuring(Faults(h), from, to) }
+
+func faultsDuring(windows []FaultWindow, from, to int64) []string {
 	var out []string
-	for _, w := range Faults(h) {
+	for _, w := range windows {
 		if w.Start <= to && w.End >= from {
 			s := fmt.Sprintf("%s at %s", w.What, seconds(w.Start))
 			if w.End != w.Start {

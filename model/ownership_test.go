@@ -75,11 +75,11 @@ func TestExclusiveWork(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, _ := CheckExclusiveWork(tt.h, time.Minute)
+			r, _ := CheckExclusiveWork(tt.h, Options{})
 			if r.Status != tt.want {
 				t.Fatalf("status %s, want %s: %s", r.Status, tt.want, r.Summary)
 			}
-			if tt.want == Fail && r.Violation == nil {
+			if tt.want == Fail && r.First() == nil {
 				t.Fatalf("a failure must name its violation: %s", r.Summary)
 			}
 		})
@@ -94,7 +94,7 @@ func TestExclusiveWorkExplainsTheOverlap(t *testing.T) {
 		[]Event{{Time: 3050 * ms, Kind: FaultEnd, Fault: "isolate", Target: "agent-1"}},
 	)
 	r := Check(h, Options{}).Results[0]
-	v := r.Violation
+	v := r.First()
 	if r.Status != Fail || v == nil {
 		t.Fatalf("want a violation, got %s: %s", r.Status, r.Summary)
 	}

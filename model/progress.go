@@ -117,9 +117,8 @@ func CheckProgress(h History) Result {
 		return r
 	}
 	if err := Settled(h, quiet.Time); err != nil {
-		r.Status = Fail
-		r.Summary = fmt.Sprintf("after the faults healed and the quiet window passed, the fleet had not settled at %s: %v.", seconds(quiet.Time), err)
-		r.Violation = &Violation{From: quiet.Time, To: quiet.Time, Text: r.Summary}
+		r.fail([]Violation{{From: quiet.Time, To: quiet.Time, Text: fmt.Sprintf(
+			"after the faults healed and the quiet window passed, the fleet had not settled at %s: %v.", seconds(quiet.Time), err)}})
 		return r
 	}
 	r.Status = Pass
@@ -127,75 +126,5 @@ func CheckProgress(h History) Result {
 	if ready != nil {
 		r.Summary += fmt.Sprintf(" (first ready at %s)", seconds(ready.Time))
 	}
-	return r
-}
-
-// CheckStop checks P4: no work or accepted commit on a removed sync more
-// than bound after its removal, and none from an agent process after it
-// stopped, crashed or exited.
-func CheckStop(h History, bound time.Duration) Result {
-	r := Result{Property: StopMeansStop}
-	removed := map[string]int64{} // sync -> when it was removed, while it stays removed
-	ended := map[string]int64{}   // agent -> when its process ended, until it starts again
-	fail := func(e Event, text string) Result {
-		r.Status, r.Summary = Fail, text
-		r.Violation = &Violation{Sync: e.Sync, Agents: []string{e.Agent}, From: e.Time, To: e.Time, Text: text}
-		return r
-	}
-	running := map[string]map[int]Event{} // sync -> its running workers
-	check := func(now int64) *Event {     // the lowest-numbered overdue worker
-		var late *Event
-		for sync, t := range removed {
-			if now-t <= int64(bound) {
-				continue
-			}
-			for id, w := range running[sync] {
-				if late == nil || id < late.Worker {
-					late = &w
-				}
-			}
-		}
-		return late
-	}
-	for _, e := range h.Events {
-		if w := check(e.Time); w != nil {
-			return fail(*w, fmt.Sprintf("%s kept working on %s, removed at %s, past %s (more than %v).",
-				w.Agent, w.Sync, seconds(removed[w.Sync]), seconds(removed[w.Sync]+int64(bound)), bound))
-		}
-		switch e.Kind {
-		case SyncAdded:
-			delete(removed, e.Sync)
-		case SyncRemoved:
-			removed[e.Sync] = e.Time
-		case AgentStart:
-			delete(ended, e.Agent)
-		case AgentStop, AgentCrash, AgentExit:
-			if _, ok := ended[e.Agent]; !ok {
-				ended[e.Agent] = e.Time
-			}
-		case WorkStart:
-			if running[e.Sync] == nil {
-				running[e.Sync] = map[int]Event{}
-			}
-			running[e.Sync][e.Worker] = e
-			if t, ok := ended[e.Agent]; ok {
-				return fail(e, fmt.Sprintf("%s started %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
-			}
-		case WorkExit:
-			delete(running[e.Sync], e.Worker)
-		case Commit:
-			if e.Outcome != OK {
-				continue
-			}
-			if t, ok := ended[e.Agent]; ok && e.Call > t {
-				return fail(e, fmt.Sprintf("%s committed %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
-			}
-			if t, ok := removed[e.Sync]; ok && e.Call-t > int64(bound) {
-				return fail(e, fmt.Sprintf("%s committed %s at %s, %v after it was removed at %s.", e.Agent, e.Sync, seconds(e.Time), time.Duration(e.Call-t), seconds(t)))
-			}
-		}
-	}
-	r.Status = Pass
-	r.Summary = fmt.Sprintf("removed syncs stopped within %v and ended agents made no effect", bound)
 	return r
 }

@@ -2,7 +2,9 @@ package model
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -60,12 +62,30 @@ type Status string
 const (
 	Pass Status = "pass"
 	Fail Status = "fail"
-	// Undecided means the checker could not answer (it timed out); it fails
-	// the run, it never passes silently.
-	Undecided Status = "unknown"
+	// Undecided means the checker could not answer (it timed out, or the
+	// run did not go as written); it fails the run, it never passes silently.
+	Undecided Status = "undecided"
 )
 
-// Violation locates the first breach of a property.
+// UnmarshalJSON reads a status, including "unknown", which reports written
+// before Undecided had its own word used for it.
+func (s *Status) UnmarshalJSON(data []byte) error {
+	var word string
+	if err := json.Unmarshal(data, &word); err != nil {
+		return err
+	}
+	if word == "unknown" {
+		word = string(Undecided)
+	}
+	*s = Status(word)
+	return nil
+}
+
+// MaxViolations bounds how many violations a result lists per property;
+// Result.More counts the rest.
+const MaxViolations = 20
+
+// Violation locates one breach of a property.
 type Violation struct {
 	Sync    string   `json:"sync,omitempty"`
 	Agents  []string `json:"agents,omitempty"`
@@ -81,19 +101,81 @@ type Result struct {
 	Status   Status   `json:"status"`
 	// Expected is false for a property the scenario declared it cannot
 	// guarantee (P1 under long pauses): a failure is reported, not counted.
-	Expected  bool       `json:"expected"`
-	Summary   string     `json:"summary"`
-	Violation *Violation `json:"violation,omitempty"`
+	Expected bool   `json:"expected"`
+	Summary  string `json:"summary"`
+	// Violations are the breaches found, earliest first, at most
+	// MaxViolations of them; More counts those found but not listed.
+	Violations []Violation `json:"violations,omitempty"`
+	More       int         `json:"more,omitempty"`
+}
+
+// UnmarshalJSON reads a result, including the single "violation" of
+// reports written before every violation was listed.
+func (r *Result) UnmarshalJSON(data []byte) error {
+	type plain Result
+	var old struct {
+		plain
+		Violation *Violation `json:"violation"`
+	}
+	if err := json.Unmarshal(data, &old); err != nil {
+		return err
+	}
+	*r = Result(old.plain)
+	if len(r.Violations) == 0 && old.Violation != nil {
+		r.Violations = []Violation{*old.Violation}
+	}
+	return nil
+}
+
+// First returns the first violation, or nil.
+func (r Result) First() *Violation {
+	if len(r.Violations) == 0 {
+		return nil
+	}
+	return &r.Violations[0]
+}
+
+// Found is how many violations were found, listed or not.
+func (r Result) Found() int { return len(r.Violations) + r.More }
+
+// fail records violations, earliest first and bounded, and says so.
+func (r *Result) fail(vs []Violation) {
+	slices.SortStableFunc(vs, func(a, b Violation) int { return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To)) })
+	r.Status = Fail
+	r.Violations, r.More = vs, 0
+	if len(vs) > MaxViolations {
+		r.Violations, r.More = vs[:MaxViolations:MaxViolations], len(vs)-MaxViolations
+	}
+	r.summarize()
+}
+
+// summarize makes the summary of a result with violations say how many,
+// and the first.
+func (r *Result) summarize() {
+	switch n := r.Found(); n {
+	case 0:
+	case 1:
+		r.Summary = r.Violations[0].Text
+	default:
+		r.Summary = fmt.Sprintf("%d violations; the first: %s", n, r.Violations[0].Text)
+	}
+}
+
+// Picture is a porcupine check's account, drawn as a report page.
+type Picture struct {
+	Model porcupine.Model
+	Info  porcupine.LinearizationInfo
+	// About says what the page shows, for the report's file list.
+	About string
 }
 
 // Verdict is the outcome of checking one history.
 type Verdict struct {
 	Status  Status   `json:"status"`
 	Results []Result `json:"results"`
-	// Ownership and Effects are porcupine's accounts of the P1 and P2
-	// checks, for visualization.
-	Ownership porcupine.LinearizationInfo `json:"-"`
-	Effects   porcupine.LinearizationInfo `json:"-"`
+	// Pictures are the porcupine checks' accounts, keyed by the stem of
+	// the report page that draws each.
+	Pictures map[string]Picture `json:"-"`
 }
 
 // First returns the first counted failure or undecided result, or nil.
@@ -119,31 +201,61 @@ type Options struct {
 	LeaseTTL time.Duration
 }
 
+func (o Options) withDefaults() Options {
+	o.Timeout = cmp.Or(o.Timeout, time.Minute)
+	if o.Expect == nil {
+		o.Expect = Properties
+	}
+	return o
+}
+
+// stopBound is how long a removed sync may go on working, and how far
+// before a violation faults are named as around it.
+func (o Options) stopBound() time.Duration { return cmp.Or(o.LeaseTTL, time.Second) + time.Second }
+
+// Checker checks one property. Its picture, if any, is keyed by the stem
+// of its report page.
+type Checker struct {
+	Property Property
+	Check    func(h History, opts Options) (Result, map[string]Picture)
+	// Optional checkers run only when the scenario expects their property.
+	Optional bool
+}
+
+// Checkers are the checks Check runs, in order.
+var Checkers = []Checker{
+	{Property: ExclusiveWork, Check: CheckExclusiveWork},
+	{Property: FencedEffects, Check: CheckFencedEffects},
+	{Property: Progress, Check: withoutPicture(CheckProgress)},
+	{Property: StopMeansStop, Check: func(h History, opts Options) (Result, map[string]Picture) {
+		return CheckStop(h, opts.stopBound()), nil
+	}},
+	{Property: Complete, Check: withoutPicture(checkComplete)},
+	{Property: Stable, Check: withoutPicture(checkStable), Optional: true},
+}
+
+func withoutPicture(check func(History) Result) func(History, Options) (Result, map[string]Picture) {
+	return func(h History, _ Options) (Result, map[string]Picture) { return check(h), nil }
+}
+
 // Check checks every property against h.
-func Check(h History, opts Options) Verdict {
-	if opts.Timeout == 0 {
-		opts.Timeout = time.Minute
-	}
-	expect := opts.Expect
-	if expect == nil {
-		expect = Properties
-	}
-	var v Verdict
-	p1, ownership := CheckExclusiveWork(h, opts.Timeout)
-	p2, effects := CheckFencedEffects(h, opts.Timeout)
-	v.Ownership, v.Effects = ownership, effects
-	bound := cmp.Or(opts.LeaseTTL, time.Second) + time.Second
-	v.Results = append(v.Results, p1, p2, CheckProgress(h), CheckStop(h, bound), checkComplete(h))
-	for i := range v.Results {
-		explainFaults(h, &v.Results[i], bound)
-	}
-	if slices.Contains(expect, Stable) {
-		v.Results = append(v.Results, checkStable(h))
-	}
-	v.Status = Pass
-	for i := range v.Results {
-		r := &v.Results[i]
-		r.Expected = r.Property == Complete || slices.Contains(expect, r.Property)
+func Check(h History, opts Options) Verdict { return checkWith(Checkers, h, opts) }
+
+// checkWith runs checkers in order; a failure counts only for an expected
+// property, and the run's own completeness always counts.
+func checkWith(checkers []Checker, h History, opts Options) Verdict {
+	opts = opts.withDefaults()
+	v := Verdict{Status: Pass, Pictures: map[string]Picture{}}
+	for _, c := range checkers {
+		expected := c.Property == Complete || slices.Contains(opts.Expect, c.Property)
+		if c.Optional && !expected {
+			continue
+		}
+		r, pictures := run(c, h, opts)
+		r.Expected = expected
+		explainFaults(h, &r, opts.stopBound())
+		maps.Copy(v.Pictures, pictures)
+		v.Results = append(v.Results, r)
 		switch {
 		case !r.Expected:
 		case r.Status == Fail:
@@ -153,6 +265,20 @@ func Check(h History, opts Options) Verdict {
 		}
 	}
 	return v
+}
+
+// run runs one checker; one that panics leaves its property undecided
+// rather than losing the whole verdict.
+func run(c Checker, h History, opts Options) (r Result, pictures map[string]Picture) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = Result{Property: c.Property, Status: Undecided, Summary: fmt.Sprintf("the %s checker panicked, so the property is neither passed nor failed: %v", c.Property, p)}
+			pictures = nil
+		}
+	}()
+	r, pictures = c.Check(h, opts)
+	r.Property = c.Property
+	return r, pictures
 }
 
 // String is the verdict in one line.
@@ -182,32 +308,44 @@ func checkComplete(h History) Result {
 	return Result{Property: Complete, Status: Undecided, Summary: "the run did not go as written, so it proves nothing: " + strings.Join(skipped, "; ")}
 }
 
-// checkStable finds the first worker started after the run was ready.
+// checkStable finds every worker started after the run was ready and
+// before its quiet window ended.
 func checkStable(h History) Result {
+	r := Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
 	ready := Never
+	var found []Violation
 	for _, e := range h.Events {
+		if e.Kind == QuietEnd {
+			break
+		}
 		switch {
 		case e.Kind == Ready:
 			ready = e.Time
-		case e.Kind == QuietEnd:
-			return Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
 		case e.Kind == WorkStart && e.Time > ready:
-			return Result{Property: Stable, Status: Fail,
-				Summary:   fmt.Sprintf("%s started %s at %s, after the run was ready at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(ready)),
-				Violation: &Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time}}
+			found = append(found, Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time,
+				Text: fmt.Sprintf("%s started %s at %s, after the run was ready at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(ready))})
 		}
 	}
-	return Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
+	if len(found) > 0 {
+		r.fail(found)
+	}
+	return r
 }
 
-// explainFaults adds the faults active around a violation to its text.
+// explainFaults adds the faults active around each violation to its text.
 func explainFaults(h History, r *Result, before time.Duration) {
-	v := r.Violation
-	if v == nil || strings.Contains(v.Text, "Faults around it") {
+	if len(r.Violations) == 0 {
 		return
 	}
-	if faults := FaultsDuring(h, v.From-int64(before), v.To); len(faults) > 0 {
-		v.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
-		r.Summary = v.Text
+	windows := Faults(h)
+	for i := range r.Violations {
+		v := &r.Violations[i]
+		if strings.Contains(v.Text, "Faults around it") {
+			continue
+		}
+		if faults := faultsDuring(windows, v.From-int64(before), v.To); len(faults) > 0 {
+			v.Text += " Faults around it: " + strings.Join(faults, "; ") + "."
+		}
 	}
+	r.summarize()
 }

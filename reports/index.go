@@ -26,6 +26,35 @@ type entry struct {
 	Dir     string
 	Summary Summary
 	First   *model.Result
+	// Violations are the first few of every property's, in order; More
+	// counts the rest.
+	Violations []string
+	More       int
+	// Pages are the porcupine pages the report holds, by file name.
+	Pages []string
+}
+
+// indexedViolations is how many violations a run's row lists.
+const indexedViolations = 3
+
+// newEntry describes the run in dir from its summary.
+func newEntry(dir string, sum Summary) entry {
+	e := entry{Dir: dir, Summary: sum, First: model.Verdict{Results: sum.Results}.First()}
+	for _, r := range sum.Results {
+		for _, v := range r.Violations {
+			if len(e.Violations) < indexedViolations {
+				e.Violations = append(e.Violations, fmt.Sprintf("%s: %s", r.Property, v.Text))
+			} else {
+				e.More++
+			}
+		}
+		e.More += r.More
+	}
+	e.Pages = []string{"linearizability.html", "effects.html"} // what reports held before they listed their files
+	if sum.Files != nil {
+		e.Pages = slices.DeleteFunc(slices.Clone(sum.Files), func(f string) bool { return !strings.HasSuffix(f, ".html") })
+	}
+	return e
 }
 
 // Index rebuilds index.html under root from the summaries of the runs
@@ -48,13 +77,11 @@ func Index(root string) (string, error) {
 		if err != nil {
 			continue
 		}
-		var e entry
-		if json.Unmarshal(raw, &e.Summary) != nil {
+		var sum Summary
+		if json.Unmarshal(raw, &sum) != nil {
 			continue
 		}
-		e.Dir = d.Name()
-		e.First = model.Verdict{Results: e.Summary.Results}.First()
-		runs = append(runs, e)
+		runs = append(runs, newEntry(d.Name(), sum))
 	}
 	rank := func(s model.Status) int {
 		switch s {
@@ -109,14 +136,15 @@ table { border-collapse: collapse; }
 td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
 .fail { color: #b00; font-weight: bold; }
 .pass { color: #070; }
-.unknown { color: #a60; font-weight: bold; }
+.undecided { color: #a60; font-weight: bold; }
+.why ol { margin: 4px 0; padding-left: 1.5em; }
 .why { max-width: 60em; font-size: 90%; }
 </style></head>
 <body>
 <h1>syncsim reports</h1>
 <p>{{len .Runs}} runs, failures first; rebuilt {{.Built}}. Each run's directory holds its scenario, history, summary, pictures and logs.</p>
 <table id="runs">
-<tr><th>status</th><th>scenario</th><th>seed</th><th>agent</th><th>seconds</th><th>finished</th><th>first failure</th><th>open</th></tr>
+<tr><th>status</th><th>scenario</th><th>seed</th><th>agent</th><th>seconds</th><th>finished</th><th>first failure; violations</th><th>open</th></tr>
 {{range .Runs}}<tr class="run {{.Summary.Status}}">
 <td class="{{.Summary.Status}}">{{upper .Summary.Status}}</td>
 <td><a href="{{.Dir}}/summary.md">{{.Summary.Name}}</a></td>
@@ -124,8 +152,8 @@ td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; ver
 <td>{{if .Summary.Mutant}}mutant {{.Summary.Mutant}}{{else}}reference{{end}}</td>
 <td>{{printf "%.1f" .Summary.Seconds}}</td>
 <td>{{.Summary.Finished.Format "2006-01-02 15:04:05"}}</td>
-<td class="why">{{with .First}}{{.Property}} {{.Status}}: {{.Summary}}{{end}}</td>
-<td><a href="{{.Dir}}/timeline.svg">timeline</a> · <a href="{{.Dir}}/linearizability.html">P1</a> · <a href="{{.Dir}}/effects.html">P2</a> · <a href="{{.Dir}}/">files</a></td>
+<td class="why">{{with .First}}{{.Property}} {{.Status}}: {{.Summary}}{{end}}{{if .Violations}}<ol class="violations">{{range .Violations}}<li>{{.}}</li>{{end}}</ol>{{end}}{{if .More}}and {{.More}} more; see <a href="{{.Dir}}/summary.md">the summary</a>{{end}}</td>
+<td><a href="{{.Dir}}/timeline.svg">timeline</a>{{$dir := .Dir}}{{range .Pages}} · <a href="{{$dir}}/{{.}}">{{.}}</a>{{end}} · <a href="{{.Dir}}/">files</a></td>
 </tr>
 {{end}}</table>
 </body></html>

@@ -6,33 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/syncsim/syncsim/model"
 )
 
 // Recheck checks a stored history again, offline. path is a report
-// directory, checked against the properties its scenario expects, or a
-// history file, checked against every property.
+// directory, checked against what its summary says the run was checked
+// against (or, for a report written before summaries kept it, what its
+// scenario expects), or a history file, checked against every property.
 func Recheck(path string) (model.Verdict, error) {
 	var opts model.Options
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		if _, err := readSummary(path); err != nil {
+		if opts, err = checkedAgainst(path); err != nil {
 			return model.Verdict{}, err
 		}
-		data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
-		if err != nil {
-			return model.Verdict{}, fmt.Errorf("%s is not a complete report: %w", path, err)
-		}
-		var sc struct {
-			Expect   []model.Property
-			LeaseTTL string `json:"lease_ttl"`
-		}
-		if err := json.Unmarshal(data, &sc); err != nil {
-			return model.Verdict{}, fmt.Errorf("%s: %w", filepath.Join(path, "scenario.json"), err)
-		}
-		opts.Expect = sc.Expect
-		opts.LeaseTTL, _ = time.ParseDuration(sc.LeaseTTL)
 		path = filepath.Join(path, "history.json")
 	}
 	h, err := model.ReadHistory(path)
@@ -43,4 +30,28 @@ func Recheck(path string) (model.Verdict, error) {
 		return model.Verdict{}, err
 	}
 	return model.Check(h, opts), nil
+}
+
+// checkedAgainst reads what the report in dir was checked against.
+func checkedAgainst(dir string) (model.Options, error) {
+	sum, err := readSummary(dir)
+	if err != nil {
+		return model.Options{}, err
+	}
+	if sum != nil && sum.Checked != nil {
+		return sum.Checked.Options(), nil
+	}
+	path := filepath.Join(dir, "scenario.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return model.Options{}, fmt.Errorf("%s is not a complete report: %w", dir, err)
+	}
+	var sc Checked
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return model.Options{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if sc.Expect == nil {
+		sc.Expect = model.Properties
+	}
+	return sc.Options(), nil
 }

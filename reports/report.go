@@ -7,11 +7,15 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -34,6 +38,8 @@ type Run struct {
 	// the reference agent.
 	Mutant string
 	Seed   int64
+	// Options are what the verdict was checked against, for re-checking.
+	Options model.Options
 }
 
 // Summary is summary.json.
@@ -54,7 +60,46 @@ type Summary struct {
 	Handover Latency   `json:"handover"`
 	Failover Latency   `json:"failover"`
 	Finished time.Time `json:"finished"`
+	// Checked is what re-checking the history offline needs; nil in
+	// reports written before it was kept here.
+	Checked *Checked `json:"checked,omitempty"`
+	// Files are the files the report holds, besides the logs.
+	Files []string `json:"files,omitempty"`
 }
+
+// Checked is what a run's verdict was checked against.
+type Checked struct {
+	Expect   []model.Property `json:"expect"`
+	LeaseTTL Duration         `json:"lease_ttl"`
+}
+
+// Options are the checker's options for the same check.
+func (c Checked) Options() model.Options {
+	return model.Options{Expect: c.Expect, LeaseTTL: time.Duration(c.LeaseTTL)}
+}
+
+// UnmarshalJSON reads what a run was checked against, from a summary or
+// a scenario file; a lease TTL that is not a duration is an error naming it.
+func (c *Checked) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Expect   []model.Property `json:"expect"`
+		LeaseTTL string           `json:"lease_ttl"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	ttl, err := time.ParseDuration(cmp.Or(raw.LeaseTTL, "0s"))
+	if err != nil {
+		return fmt.Errorf(`"lease_ttl" is %q, not a duration such as "2s"`, raw.LeaseTTL)
+	}
+	*c = Checked{Expect: raw.Expect, LeaseTTL: Duration(ttl)}
+	return nil
+}
+
+// Duration is a time.Duration written as a Go duration string ("2s").
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // Latency summarises gaps in ownership.
 type Latency struct {
@@ -118,51 +163,9 @@ func Write(root string, r Run) (string, error) {
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
 
-	history, err := json.Marshal(r.History)
+	files, err := render(r)
 	if err != nil {
 		return "", err
-	}
-	intervals := model.Intervals(r.History)
-	sum := Summary{
-		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
-		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(intervals), Faults: len(model.Faults(r.History)),
-		Finished: time.Now().UTC().Truncate(time.Second),
-	}
-	sum.Handover, sum.Failover = ownershipGaps(intervals)
-	summary, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	var html, effects bytes.Buffer
-	info := r.Verdict.Ownership
-	info.AddAnnotations(annotations(r.History))
-	if err := porcupine.Visualize(model.Ownership, info, &html); err != nil {
-		return "", fmt.Errorf("render the linearizability page: %w", err)
-	}
-	info = r.Verdict.Effects
-	info.AddAnnotations(annotations(r.History))
-	if err := porcupine.Visualize(model.Effects.ToModel(), info, &effects); err != nil {
-		return "", fmt.Errorf("render the effects page: %w", err)
-	}
-	files := map[string][]byte{}
-	if len(rowsOf(append(intervals, model.LeaderIntervals(r.History)...), 0)) > maxRows {
-		files["timeline.svg"] = Timeline(r.History, r.Verdict, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
-		files["timeline-full.svg"] = Timeline(r.History, r.Verdict, false, "")
-	} else {
-		files["timeline.svg"] = Timeline(r.History, r.Verdict, false, "")
-	}
-	for name, data := range map[string][]byte{
-		"scenario.json":        r.Scenario,
-		"history.json":         history,
-		"summary.json":         append(summary, '\n'),
-		"summary.md":           []byte(markdown(r, sum)),
-		"linearizability.html": html.Bytes(),
-		"effects.html":         effects.Bytes(),
-	} {
-		files[name] = data
-	}
-	for name, log := range r.Logs {
-		files[filepath.Join("logs", name+".log")] = log
 	}
 	for name, data := range files {
 		path := filepath.Join(tmp, name)
@@ -173,14 +176,86 @@ func Write(root string, r Run) (string, error) {
 			return "", err
 		}
 	}
-	final := filepath.Join(root, fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405.000"), r.Name))
-	if err := os.Rename(tmp, final); err != nil {
+	final, err := moveIntoPlace(tmp, filepath.Join(root, fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405.000"), r.Name)))
+	if err != nil {
 		return "", err
 	}
 	if _, err := Index(root); err != nil {
 		return final, fmt.Errorf("the report is written, but the index is not: %w", err)
 	}
 	return final, nil
+}
+
+// moveIntoPlace renames the finished directory tmp to name, or name-2,
+// name-3 ... if a report of the same name finished in the same
+// millisecond: a rename onto a non-empty directory fails, so two writers
+// never take the same name.
+func moveIntoPlace(tmp, name string) (string, error) {
+	for n := 1; ; n++ {
+		final := name
+		if n > 1 {
+			final = fmt.Sprintf("%s-%d", name, n)
+		}
+		err := os.Rename(tmp, final)
+		if err == nil {
+			return final, nil
+		}
+		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) || n == 100 {
+			return "", err
+		}
+	}
+}
+
+// render makes every file of the report, by its path in the directory.
+func render(r Run) (map[string][]byte, error) {
+	history, err := json.Marshal(r.History)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"scenario.json": r.Scenario, "history.json": history}
+	for stem, p := range r.Verdict.Pictures {
+		var page bytes.Buffer
+		p.Info.AddAnnotations(annotations(r.History))
+		if err := porcupine.Visualize(p.Model, p.Info, &page); err != nil {
+			return nil, fmt.Errorf("render %s.html: %w", stem, err)
+		}
+		files[stem+".html"] = page.Bytes()
+	}
+	intervals := model.Intervals(r.History)
+	if len(rowsOf(append(intervals, model.LeaderIntervals(r.History)...), 0)) > maxRows {
+		files["timeline.svg"] = Timeline(r.History, r.Verdict, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
+		files["timeline-full.svg"] = Timeline(r.History, r.Verdict, false, "")
+	} else {
+		files["timeline.svg"] = Timeline(r.History, r.Verdict, false, "")
+	}
+	sum := summarize(r, intervals)
+	sum.Files = append(slices.Sorted(maps.Keys(files)), "summary.json", "summary.md")
+	summary, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files["summary.json"] = append(summary, '\n')
+	files["summary.md"] = []byte(markdown(r, sum))
+	for name, log := range r.Logs {
+		files[filepath.Join("logs", name+".log")] = log
+	}
+	return files, nil
+}
+
+// summarize makes summary.json's content, but for its file list.
+func summarize(r Run, intervals []model.Interval) Summary {
+	opts := r.Options
+	if opts.Expect == nil {
+		opts.Expect = model.Properties
+	}
+	sum := Summary{
+		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
+		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(intervals), Faults: len(model.Faults(r.History)),
+		Finished: time.Now().UTC().Truncate(time.Second),
+		Checked:  &Checked{Expect: opts.Expect, LeaseTTL: Duration(opts.LeaseTTL)},
+	}
+	sum.Handover, sum.Failover = ownershipGaps(intervals)
+	return sum
 }
 
 // annotations draws fault windows and leadership changes on the visualization.
@@ -218,6 +293,7 @@ func markdown(r Run, s Summary) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Property.Describe(), res.Status, counted, strings.ReplaceAll(res.Summary, "|", "/"))
 	}
+	writeViolations(&b, r.Verdict)
 	fmt.Fprintf(&b, "\nRan %.1f s (seed %d); %d events; %d work intervals; %d faults.\n", s.Seconds, s.Seed, s.Events, s.Workers, s.Faults)
 	fmt.Fprintf(&b, "Handovers (old owner released): %s. Failovers (old owner crashed or fenced itself): %s.\n", s.Handover, s.Failover)
 	var faults []string
@@ -229,18 +305,75 @@ func markdown(r Run, s Summary) string {
 	if len(faults) > 0 {
 		fmt.Fprintf(&b, "\n## Timeline\n%s\n", strings.Join(faults, "\n"))
 	}
-	logs := make([]string, 0, len(r.Logs))
-	for name := range r.Logs {
-		logs = append(logs, "logs/"+name+".log")
+	b.WriteString("\n## Files\n")
+	for _, name := range s.Files {
+		fmt.Fprintf(&b, "- `%s`: %s\n", name, aboutFile(name, r.Verdict))
 	}
-	slices.Sort(logs)
-	fmt.Fprintf(&b, "\n## Files\n- `scenario.json`: run it again with `syncsim run scenario.json`\n"+
-		"- `history.json`: re-check it offline with `syncsim check <this directory>`\n"+
-		"- `linearizability.html`: porcupine's view of the ownership check (P1), faults annotated\n"+
-		"- `effects.html`: porcupine's view of the fenced-effects check (P2)\n"+
-		"- `timeline.svg`: a row per sync and agent, tenures as bars, faults shaded, the violation in red\n"+
-		"- %s\n", strings.Join(logs, ", "))
+	if len(r.Logs) > 0 {
+		logs := make([]string, 0, len(r.Logs))
+		for name := range r.Logs {
+			logs = append(logs, "`logs/"+name+".log`")
+		}
+		slices.Sort(logs)
+		fmt.Fprintf(&b, "- %s\n", strings.Join(logs, ", "))
+	}
 	return b.String()
+}
+
+// writeViolations lists every violation of every property, numbered as
+// the timeline marks them.
+func writeViolations(b *strings.Builder, v model.Verdict) {
+	marks := numbered(v)
+	if len(marks) == 0 {
+		return
+	}
+	b.WriteString("\n## Violations\n")
+	for _, m := range marks {
+		fmt.Fprintf(b, "%d. **%s** %s\n", m.n, m.property, m.Text)
+	}
+	for _, res := range v.Results {
+		if res.More > 0 {
+			fmt.Fprintf(b, "\n%s: %d more violations were found and not listed.\n", res.Property, res.More)
+		}
+	}
+}
+
+// mark is a violation with its number in the report.
+type mark struct {
+	n        int
+	property model.Property
+	model.Violation
+}
+
+// numbered numbers every listed violation of every result, in order.
+func numbered(v model.Verdict) []mark {
+	var marks []mark
+	for _, res := range v.Results {
+		for _, viol := range res.Violations {
+			marks = append(marks, mark{len(marks) + 1, res.Property, viol})
+		}
+	}
+	return marks
+}
+
+// fileAbout says what each fixed file of a report is for.
+var fileAbout = map[string]string{
+	"scenario.json":     "run it again with `syncsim run scenario.json`",
+	"history.json":      "re-check it offline with `syncsim check <this directory>`",
+	"summary.json":      "this summary, for programs: every result and violation, and what the run was checked against",
+	"summary.md":        "this page",
+	"timeline.svg":      "a row per sync and agent, tenures as bars, faults shaded, every violation in red, numbered as above",
+	"timeline-full.svg": "the whole run's timeline, uncut",
+}
+
+func aboutFile(name string, v model.Verdict) string {
+	if about, ok := fileAbout[name]; ok {
+		return about
+	}
+	if p, ok := v.Pictures[strings.TrimSuffix(name, ".html")]; ok {
+		return p.About
+	}
+	return "part of the report"
 }
 
 // KeepEvery reports whether $SYNCSIM_KEEP_REPORTS asks tests to keep a

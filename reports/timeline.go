@@ -22,10 +22,10 @@ type row struct {
 }
 
 // Timeline draws the run as SVG: a row per sync and agent that worked on
-// it, each tenure a bar, fault windows shaded across every row, and the
-// first violation in red. With focus, only the violation's sync (or, with
-// no violation, the first maxRows rows) and the time around it are drawn,
-// and note says where the whole picture is.
+// it, each tenure a bar, fault windows shaded across every row, and every
+// violation in red, numbered as summary.md lists them. With focus, only the
+// first counted violation's sync (or, with none, the first maxRows rows)
+// and the time around it are drawn, and note says where the whole picture is.
 func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte {
 	intervals := append(model.Intervals(h), model.LeaderIntervals(h)...)
 	var end int64
@@ -34,8 +34,8 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 	}
 	from, to := int64(0), max(end, 1)
 	var viol *model.Violation
-	if first := v.First(); first != nil && first.Status == model.Fail && first.Violation != nil {
-		viol = first.Violation
+	if first := v.First(); first != nil && first.Status == model.Fail {
+		viol = first.First()
 	}
 	rows := rowsOf(intervals, end)
 	if focus {
@@ -97,19 +97,23 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 				x(t.Start), y+3, max(x(stop)-x(t.Start), 1), rowH-6, html.EscapeString(r.agent), html.EscapeString(r.sync), t.Worker, float64(t.Start)/1e9, float64(stop)/1e9)
 		}
 	}
-	if viol != nil {
-		vx, vw := x(viol.From), max(x(viol.To)-x(viol.From), 3)
-		fmt.Fprintf(&b, `<g id="violation" class="violation"><title>%s</title>`, html.EscapeString(viol.Text))
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="red" fill-opacity="0.25" stroke="red"/>`, vx, top, vw, rowH*len(rows))
-		for i, r := range rows {
-			if r.sync == viol.Sync && slices.Contains(viol.Agents, r.agent) {
-				fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="red"/>`, vx, top+i*rowH+3, vw, rowH-6)
+	marks := numbered(v)
+	for _, m := range marks {
+		if m.To >= from && m.From <= to { // a cut timeline leaves the others out
+			drawViolation(&b, m, rows, x, top, rowH)
+		}
+	}
+	if len(marks) > 0 {
+		text := fmt.Sprintf("violation 1 of %d: %s", len(marks), marks[0].Text)
+		if viol != nil {
+			text = "violation: " + viol.Text
+			if len(marks) > 1 {
+				text = fmt.Sprintf("%d violations; the first counted: %s", len(marks), viol.Text)
 			}
 		}
-		fmt.Fprintf(&b, "</g>\n")
-		fmt.Fprintf(&b, `<text x="4" y="%d" fill="red">violation: %s</text>`+"\n", height-10, html.EscapeString(truncate(viol.Text, 190)))
+		fmt.Fprintf(&b, `<text x="4" y="%d" fill="red">%s</text>`+"\n", height-10, html.EscapeString(truncate(text, 190)))
 	}
-	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#666">bars: a worker's tenure · shaded: a fault (hover for what and when) · red: the first violation</text>`+"\n", height-26)
+	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#666">bars: a worker's tenure · shaded: a fault (hover for what and when) · red: a violation, numbered as in summary.md</text>`+"\n", height-26)
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
 }
@@ -160,4 +164,22 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// drawViolation marks one violation: a band across every row, solid on the
+// rows of its sync and agents, and its number above.
+func drawViolation(b *strings.Builder, m mark, rows []row, x func(int64) float64, top, rowH int) {
+	vx, vw := x(m.From), max(x(m.To)-x(m.From), 3)
+	id := ""
+	if m.n == 1 {
+		id = ` id="violation"`
+	}
+	fmt.Fprintf(b, `<g%s class="violation"><title>%d. %s %s</title>`, id, m.n, m.property, html.EscapeString(m.Text))
+	fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="red" fill-opacity="0.25" stroke="red"/>`, vx, top, vw, rowH*len(rows))
+	for i, r := range rows {
+		if r.sync == m.Sync && slices.Contains(m.Agents, r.agent) {
+			fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="red"/>`, vx, top+i*rowH+3, vw, rowH-6)
+		}
+	}
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="red" font-weight="bold">%d</text></g>`+"\n", vx+1, top+9, m.n)
 }

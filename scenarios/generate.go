@@ -8,6 +8,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/syncsim/syncsim/agent/layout"
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/sim"
 )
@@ -251,7 +252,7 @@ func (d *drawing) actions() []action {
 			s := sim.Step{Fault: sim.Stall, Target: d.drawAgent(t), For: d.drawFor(t)}
 			// The writes an agent makes all the time: a stall on a
 			// registration or a campaign would seldom begin.
-			s.On = uniform(t, "on", []string{"", model.AssignDir, model.ClaimDir, model.CheckpointDir})
+			s.On = uniform(t, "on", []string{"", layout.Assign, layout.Claims, layout.Checkpoints})
 			d.add(s)
 		}},
 		{"remove-sync", len(present) > 1, func(t *rapid.T) {

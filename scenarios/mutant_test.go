@@ -50,7 +50,7 @@ func TestSessionDoneAgentIsCaught(t *testing.T) {
 			t.Errorf("exit code %d, want 1 for a violation", code)
 		}
 		p1 := run.Results[0]
-		v := p1.Violation
+		v := p1.First()
 		if p1.Property != model.ExclusiveWork || p1.Status != model.Fail || v == nil {
 			t.Fatalf("attempt %d: want a P1 violation, got %+v", i, p1)
 		}

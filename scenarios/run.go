@@ -44,10 +44,11 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	checking := time.Now()
+	checked := model.Options{Expect: sc.Expect, LeaseTTL: sc.LeaseTTL.Std()}
 	out := &Outcome{
 		Scenario: sc,
 		History:  res.History,
-		Verdict:  model.Check(res.History, model.Options{Expect: sc.Expect, LeaseTTL: sc.LeaseTTL.Std()}),
+		Verdict:  model.Check(res.History, checked),
 		Checked:  time.Since(checking),
 		Duration: time.Since(began),
 	}
@@ -61,6 +62,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 			Duration: out.Duration,
 			Mutant:   opts.Mutant,
 			Seed:     sc.Seed,
+			Options:  checked,
 		})
 		if err != nil {
 			return out, err

@@ -149,12 +149,12 @@ func ShrinkFirst(ctx context.Context, failures []*Outcome, opts Shrinking, log f
 // later can have caused it.
 func violationOffset(o *Outcome) time.Duration {
 	first := o.Verdict.First()
-	if first == nil || first.Violation == nil {
+	if first == nil || first.First() == nil {
 		return -1
 	}
 	for _, e := range o.History.Events {
 		if e.Kind == model.Ready {
-			return time.Duration(first.Violation.From - e.Time)
+			return time.Duration(first.First().From - e.Time)
 		}
 	}
 	return -1

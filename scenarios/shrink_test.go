@@ -60,12 +60,12 @@ func TestViolationOffset(t *testing.T) {
 	o := &Outcome{
 		History: model.History{Events: []model.Event{{Time: 2e9, Kind: model.Ready}}},
 		Verdict: model.Verdict{Results: []model.Result{{Property: model.ExclusiveWork, Status: model.Fail, Expected: true,
-			Violation: &model.Violation{From: 5e9}}}},
+			Violations: []model.Violation{{From: 5e9}}}}},
 	}
 	if got := violationOffset(o); got != 3*time.Second {
 		t.Fatalf("offset %v, want 3s", got)
 	}
-	o.Verdict.Results[0].Violation = nil
+	o.Verdict.Results[0].Violations = nil
 	if got := violationOffset(o); got != -1 {
 		t.Fatalf("offset %v without a violation, want -1", got)
 	}

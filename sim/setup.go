@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/agent/layout"
 )
 
 // Setup is the world a scenario runs in.
@@ -116,7 +116,7 @@ var Faults = map[Fault]FaultInfo{
 }
 
 // StallDirs are the directories a stall may wait on ("on").
-var StallDirs = []string{model.AgentDir, model.LeaderDir, model.AssignDir, model.ClaimDir, model.CheckpointDir}
+var StallDirs = []string{layout.Agents, layout.Leader, layout.Assign, layout.Claims, layout.Checkpoints}
 
 // MembersDown is how many etcd members the fault takes out of the quorum.
 func (s Step) MembersDown(members int) int {

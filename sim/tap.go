@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
+	"github.com/syncsim/syncsim/agent/layout"
 	"github.com/syncsim/syncsim/model"
 )
 
@@ -85,7 +86,7 @@ func (t *tap) applied(req, reply any, err error, call int64) {
 		rev = r.(interface{ GetHeader() *pb.ResponseHeader }).GetHeader().GetRevision()
 	}
 	for _, k := range keys {
-		if strings.HasPrefix(k, model.AssignDir+"/") {
+		if strings.HasPrefix(k, layout.Dir(layout.Assign)) {
 			t.rec.record(model.Event{Kind: model.Wrote, Agent: t.agent, Call: call, Key: k, Rev: rev})
 			return // one event per request: its keys share the revision
 		}

@@ -228,6 +228,12 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, v)
 	for _, r := range v.Results {
 		fmt.Fprintf(stdout, "  %s: %s\n", r.Property, r.Summary)
+		for i, viol := range r.Violations {
+			fmt.Fprintf(stdout, "    %d. %s\n", i+1, viol.Text)
+		}
+		if r.More > 0 {
+			fmt.Fprintf(stdout, "    and %d more\n", r.More)
+		}
 	}
 	return exitCode(v.Status)
 }

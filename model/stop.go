@@ -1,0 +1,109 @@
+package model
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// CheckStop checks P4: no work or accepted commit on a removed sync more
+// than bound after its removal, and none from an agent process after it
+// stopped, crashed or exited. It reports every late effect, and every
+// worker that outlived its sync's removal once.
+func CheckStop(h History, bound time.Duration) Result {
+	w := stopWatch{
+		bound: int64(bound), removed: map[string]int64{}, ended: map[string]int64{},
+		running: map[string]map[int]Event{},
+	}
+	for _, e := range h.Events {
+		w.late(e.Time)
+		if step, ok := stopSteps[e.Kind]; ok {
+			step(&w, e)
+		}
+	}
+	r := Result{Property: StopMeansStop}
+	if len(w.found) > 0 {
+		r.fail(w.found)
+		return r
+	}
+	r.Status = Pass
+	r.Summary = fmt.Sprintf("removed syncs stopped within %v and ended agents made no effect", bound)
+	return r
+}
+
+// stopWatch replays a history for P4.
+type stopWatch struct {
+	bound   int64
+	removed map[string]int64         // sync -> when it was removed, while it stays removed
+	ended   map[string]int64         // agent -> when its process ended, until it starts again
+	running map[string]map[int]Event // sync -> its running workers' starts
+	found   []Violation
+}
+
+// stopSteps is what each kind of event does to the watch.
+var stopSteps = map[Kind]func(*stopWatch, Event){
+	SyncAdded:   func(w *stopWatch, e Event) { delete(w.removed, e.Sync) },
+	SyncRemoved: func(w *stopWatch, e Event) { w.removed[e.Sync] = e.Time },
+	AgentStart:  func(w *stopWatch, e Event) { delete(w.ended, e.Agent) },
+	AgentStop:   (*stopWatch).end,
+	AgentCrash:  (*stopWatch).end,
+	AgentExit:   (*stopWatch).end,
+	WorkStart:   (*stopWatch).start,
+	WorkExit:    func(w *stopWatch, e Event) { delete(w.running[e.Sync], e.Worker) },
+	Commit:      (*stopWatch).commit,
+}
+
+func (w *stopWatch) end(e Event) {
+	if _, ok := w.ended[e.Agent]; !ok {
+		w.ended[e.Agent] = e.Time
+	}
+}
+
+func (w *stopWatch) start(e Event) {
+	if w.running[e.Sync] == nil {
+		w.running[e.Sync] = map[int]Event{}
+	}
+	w.running[e.Sync][e.Worker] = e
+	if t, ok := w.ended[e.Agent]; ok {
+		w.add(e, e.Time, e.Time, fmt.Sprintf("%s started %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
+	}
+}
+
+func (w *stopWatch) commit(e Event) {
+	if e.Outcome != OK {
+		return
+	}
+	if t, ok := w.ended[e.Agent]; ok && e.Call > t {
+		w.add(e, e.Time, e.Time, fmt.Sprintf("%s committed %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
+	}
+	if t, ok := w.removed[e.Sync]; ok && e.Call-t > w.bound {
+		w.add(e, e.Time, e.Time, fmt.Sprintf("%s committed %s at %s, %v after it was removed at %s.", e.Agent, e.Sync, seconds(e.Time), time.Duration(e.Call-t), seconds(t)))
+	}
+}
+
+// late reports, once each, the workers still running on a sync removed
+// more than the bound before now.
+func (w *stopWatch) late(now int64) {
+	var due []string
+	for sync, t := range w.removed {
+		if now-t > w.bound && len(w.running[sync]) > 0 {
+			due = append(due, sync)
+		}
+	}
+	slices.Sort(due)
+	for _, sync := range due {
+		t := w.removed[sync]
+		for _, id := range slices.Sorted(maps.Keys(w.running[sync])) {
+			s := w.running[sync][id]
+			w.add(s, t+w.bound, now, fmt.Sprintf("%s kept working on %s, removed at %s, past %s (more than %v).",
+				s.Agent, sync, seconds(t), seconds(t+w.bound), time.Duration(w.bound)))
+		}
+		clear(w.running[sync]) // reported; a worker is late once
+	}
+}
+
+// add records a late effect by e's worker on e's sync.
+func (w *stopWatch) add(e Event, from, to int64, text string) {
+	w.found = append(w.found, Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: from, To: to, Text: text})
+}
