@@ -67,11 +67,11 @@ func (c Campaign) seed(k int64) int64 {
 	return c.Seed + k*int64(max(c.Shards, 1)) + int64(c.Shard)
 }
 
-// Explore runs the campaign and hands each run to each, in the order they
-// finish, with the tally including it; err is set when the harness could
-// not run the scenario. It returns the final tally and the runs that did
+// Explore runs the campaign and hands each run of a scenario to each, in
+// the order they finish, with the tally including it; err is set when the
+// harness could not run the scenario. It returns the final tally and the runs that did
 // not pass.
-func Explore(ctx context.Context, c Campaign, each func(t Tally, o *Outcome, err error)) (Tally, []*Outcome) {
+func Explore(ctx context.Context, c Campaign, each func(t Tally, sc *Scenario, o *Outcome, err error)) (Tally, []*Outcome) {
 	c.Shards = max(c.Shards, 1)
 	c.Parallel = max(c.Parallel, 1)
 	began := time.Now()
@@ -132,7 +132,7 @@ func Explore(ctx context.Context, c Campaign, each func(t Tally, o *Outcome, err
 			tally.SlowestCheck, tally.SlowestCheckName = r.out.Checked, r.sc.Name
 		}
 		tally.Elapsed = time.Since(began)
-		each(tally, r.out, r.err)
+		each(tally, r.sc, r.out, r.err)
 	}
 	return tally, failures
 }

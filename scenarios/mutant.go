@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -54,8 +55,10 @@ func Mutants() []Mutant {
 }
 
 // Build copies the module at root into dir, applies the patch there, and
-// builds the patched syncsim command, returning its path. The production
-// agent package is never touched.
+// builds the patched syncsim command, returning its path. The binary
+// carries the mutant's name (BuiltMutant), so every report it writes says
+// which planted bug it ran, however it is started. The production agent
+// package is never touched.
 func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 	if err := copyModule(root, dir); err != nil {
 		return "", fmt.Errorf("copy the module: %w", err)
@@ -66,7 +69,8 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 		return "", fmt.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
 	}
 	bin := filepath.Join(dir, "syncsim")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncsim")
+	name := reflect.TypeFor[Mutant]().PkgPath() + ".builtMutant=" + m.Name
+	build := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X "+name, "-o", bin, "./cmd/syncsim")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build mutant %s: %v\n%s", m.Name, err, out)
@@ -89,28 +93,71 @@ func (m Mutant) BuildScratch(ctx context.Context, root string) (bin string, clea
 	return bin, cleanup, nil
 }
 
-// copyModule copies the module's source tree, without version control or reports.
+// copyModule copies the module's source into dir: in a git checkout the
+// files git would commit (tracked ones and new ones not ignored, so work
+// in progress is included but built binaries and profiles are not);
+// elsewhere the tree without dot-directories, reports, tests binaries and
+// profiles.
 func copyModule(root, dir string) error {
-	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	files, err := sourceFiles(root)
+	if err != nil {
+		return err
+	}
+	for _, rel := range files {
+		from := filepath.Join(root, rel)
+		st, err := os.Lstat(from)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted but not yet committed
+		}
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, path)
-		if d.IsDir() {
-			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "syncsim-reports") {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		if !st.Mode().IsRegular() {
+			continue
 		}
-		if !d.Type().IsRegular() {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(to, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sourceFiles lists the module's source files, relative to root.
+func sourceFiles(root string) ([]string, error) {
+	ls := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	ls.Dir = root
+	if out, err := ls.Output(); err == nil {
+		files := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+		slices.Sort(files) // a file in a merge conflict is listed once per stage
+		return slices.Compact(files), nil
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		switch {
+		case path == root:
+			return nil
+		case d.IsDir() && (strings.HasPrefix(name, ".") || name == "syncsim-reports"):
+			return filepath.SkipDir
+		case d.IsDir() || strings.HasSuffix(name, ".test") || strings.HasSuffix(name, ".prof"):
 			return nil
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+		rel, err := filepath.Rel(root, path)
+		files = append(files, rel)
+		return err
 	})
+	return files, err
 }
 
 // Kill is how one agent fared against the catalogue and then exploration:
@@ -131,64 +178,23 @@ type Kill struct {
 // over the scripted catalogue and then exploreCount drawn scenarios,
 // parallel at a time, writing reports under out. With stopAtKill it stops
 // at the first violation; the reference runs everything, and any violation
-// is an accusation.
+// is an accusation. A run the harness could not carry out, a child that
+// fails without saying why, or runs that never happened are an error:
+// nothing may be called clean or surviving on their account.
 func Hunt(ctx context.Context, bin, agent, out string, exploreCount, parallel int, stopAtKill bool) (Kill, error) {
 	k := Kill{Agent: agent}
 	began := time.Now()
 	par := fmt.Sprint(parallel)
-	phases := [][]string{
-		{"run", "--json", "--failures-only", "--parallel", par, "--out", out, "all"},
-		{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(exploreCount), "--seed", "1", "--parallel", par, "--out", out},
+	phases := []phase{
+		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--out", out, "all"}, len(Catalogue())},
+		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(exploreCount), "--seed", "1", "--parallel", par, "--out", out}, exploreCount},
 	}
-	for _, args := range phases {
-		if exploreCount == 0 && args[0] == "explore" {
+	for _, p := range phases {
+		if p.runs == 0 {
 			continue
 		}
-		runCtx, cancel := context.WithCancel(ctx)
-		cmd := exec.CommandContext(runCtx, bin, args...)
-		cmd.Stderr = io.Discard
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			cancel()
-			return k, err
-		}
-		if err := cmd.Start(); err != nil {
-			cancel()
-			return k, err
-		}
-		lines := bufio.NewScanner(stdout)
-		lines.Buffer(make([]byte, 1<<20), 1<<24)
-		for lines.Scan() {
-			var run struct {
-				Name    string
-				Status  model.Status
-				Results []model.Result
-				Report  string
-			}
-			if json.Unmarshal(lines.Bytes(), &run) != nil || run.Name == "" {
-				continue
-			}
-			k.Runs++
-			v := model.Verdict{Status: run.Status, Results: run.Results}
-			switch run.Status {
-			case model.Fail:
-				k.Violations++
-				if !k.Killed {
-					k.Killed, k.Property, k.Scenario, k.Report = true, v.First().Property, run.Name, run.Report
-					k.Elapsed = time.Since(began)
-				}
-			case model.Undecided:
-				k.Undecided++
-			}
-			if k.Killed && stopAtKill {
-				cancel()
-				break
-			}
-		}
-		cmd.Wait()
-		cancel()
-		if ctx.Err() != nil {
-			return k, ctx.Err()
+		if err := k.hunt(ctx, bin, p, began, stopAtKill); err != nil {
+			return k, fmt.Errorf("syncsim %s: %w", p.args[0], err)
 		}
 		if k.Killed && stopAtKill {
 			return k, nil
@@ -197,3 +203,135 @@ func Hunt(ctx context.Context, bin, agent, out string, exploreCount, parallel in
 	k.Elapsed = time.Since(began)
 	return k, nil
 }
+
+// A phase is one command Hunt runs and the run lines it must print.
+type phase struct {
+	args []string
+	runs int
+}
+
+// stderrKept bounds how much of a child's stderr Hunt keeps to explain it.
+const stderrKept = 64 << 10
+
+// hunt runs one phase and counts its runs into k.
+func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, stopAtKill bool) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, bin, p.args...)
+	stderr := &tail{max: stderrKept}
+	cmd.Stderr, cmd.WaitDelay = stderr, 10*time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	seen, err := k.read(stdout, began, stopAtKill)
+	if err != nil || (k.Killed && stopAtKill) {
+		cancel() // what the child does next no longer matters
+	}
+	waited := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return err
+	case k.Killed && stopAtKill:
+		return nil
+	}
+	return seen.explain(waited, p.runs, stderr.String())
+}
+
+// seen counts the run lines of one phase.
+type seen struct{ runs, violations, undecided int }
+
+// read counts the run lines of r into k until r ends, a line reports a run
+// that could not happen or is unreadable, or (with stopAtKill) k is killed.
+// Lines that are not JSON (the headers and summaries around them) are
+// skipped; the count of runs catches any that went missing.
+func (k *Kill) read(r io.Reader, began time.Time, stopAtKill bool) (seen, error) {
+	var s seen
+	lines := bufio.NewScanner(r)
+	lines.Buffer(make([]byte, 1<<20), 1<<24)
+	for lines.Scan() {
+		if !bytes.HasPrefix(lines.Bytes(), []byte("{")) {
+			continue
+		}
+		l, err := ParseLine(lines.Bytes())
+		if err != nil {
+			return s, err
+		}
+		s.runs++
+		k.Runs++
+		switch l.Status {
+		case Errored:
+			return s, fmt.Errorf("%s could not run: %s", l.Name, l.Error)
+		case model.Fail:
+			s.violations++
+			k.Violations++
+			first := model.Verdict{Results: l.Results}.First()
+			if first == nil {
+				return s, fmt.Errorf("%s failed, but its line names no failed property", l.Name)
+			}
+			if !k.Killed {
+				k.Killed, k.Property, k.Scenario, k.Report = true, first.Property, l.Name, l.Report
+				k.Elapsed = time.Since(began)
+			}
+		case model.Undecided:
+			s.undecided++
+			k.Undecided++
+		}
+		if k.Killed && stopAtKill {
+			return s, nil
+		}
+	}
+	return s, lines.Err()
+}
+
+// explain checks that a child's exit agrees with the runs it reported:
+// every run printed, exit 1 only with a violation among them, 3 only with
+// an undecided run, and nothing else.
+func (s seen) explain(waited error, want int, stderr string) error {
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(waited, &exit):
+		code = exit.ExitCode()
+	case waited != nil:
+		return waited
+	}
+	var why string
+	switch {
+	case code == 1 && s.violations == 0:
+		why = "exited 1 (a violation) but reported no failed run"
+	case code == 3 && s.undecided == 0:
+		why = "exited 3 (undecided) but reported no undecided run"
+	case code != 0 && code != 1 && code != 3:
+		why = fmt.Sprintf("failed (%v)", waited)
+	case s.runs != want:
+		why = fmt.Sprintf("reported %d runs of %d", s.runs, want)
+	default:
+		return nil
+	}
+	if stderr = strings.TrimSpace(stderr); stderr != "" {
+		why += "; its stderr ends:\n" + stderr
+	}
+	return errors.New(why)
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(t.buf) }

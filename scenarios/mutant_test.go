@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
-	"github.com/syncsim/syncsim/sim"
 )
 
 func TestMutantsApply(t *testing.T) {
@@ -20,7 +26,7 @@ func TestMutantsApply(t *testing.T) {
 	}
 	for _, m := range ms {
 		check := exec.Command("git", "apply", "--check", "-")
-		check.Dir, check.Stdin = sim.Abs(".."), bytes.NewReader(m.Patch)
+		check.Dir, check.Stdin = repoRoot, bytes.NewReader(m.Patch)
 		if out, err := check.CombinedOutput(); err != nil {
 			t.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
 		}
@@ -35,7 +41,7 @@ func TestMutantsApply(t *testing.T) {
 func TestSessionDoneAgentIsCaught(t *testing.T) {
 	mutant := mutantNamed(t, "session-done")
 	dir := t.TempDir()
-	bin, err := mutant.Build(context.Background(), sim.Abs(".."), dir)
+	bin, err := mutant.Build(context.Background(), repoRoot, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +67,14 @@ func TestSessionDoneAgentIsCaught(t *testing.T) {
 			if !strings.Contains(v.Text, want) {
 				t.Errorf("explanation %q does not mention %q", v.Text, want)
 			}
+		}
+		if run.Mutant != mutant.Name {
+			t.Errorf("the run line says mutant %q, want %q", run.Mutant, mutant.Name)
+		}
+		var summary struct{ Mutant string }
+		data, _ := os.ReadFile(filepath.Join(run.Report, "summary.json"))
+		if err := json.Unmarshal(data, &summary); err != nil || summary.Mutant != mutant.Name {
+			t.Errorf("the report's summary.json says mutant %q (%v), want %q: a planted bug must never be blamed on the reference agent", summary.Mutant, err, mutant.Name)
 		}
 		again, err := reports.Recheck(run.Report)
 		if err != nil {
@@ -101,7 +115,7 @@ func TestQuickKills(t *testing.T) {
 		t.Run(tt.mutant, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			bin, err := mutantNamed(t, tt.mutant).Build(context.Background(), sim.Abs(".."), dir)
+			bin, err := mutantNamed(t, tt.mutant).Build(context.Background(), repoRoot, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,23 +133,190 @@ func TestQuickKills(t *testing.T) {
 	}
 }
 
-// builtRun is one line of `syncsim run --json`.
-type builtRun struct {
-	Status  model.Status
-	Results []model.Result
-	Report  string
-}
-
 // runBuilt runs scenario once with a syncsim built in dir, and returns its
 // outcome and exit code.
-func runBuilt(t *testing.T, bin, dir, scenario string) (builtRun, int) {
+func runBuilt(t *testing.T, bin, dir, scenario string) (Line, int) {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir(), scenario)
+	cmd := exec.Command(bin, "run", "--json", "--failures-only", "--out", reportsDir, scenario)
 	cmd.Dir = dir
 	out, err := cmd.Output()
-	var run builtRun
-	if jerr := json.Unmarshal(out, &run); jerr != nil {
-		t.Fatalf("%s: %v; output %q (%v)", scenario, jerr, out, err)
+	run, perr := ParseLine(bytes.TrimSpace(out))
+	if perr != nil || run.Status == Errored {
+		t.Fatalf("%s: %v %s; output %q (%v)", scenario, perr, run.Error, out, err)
 	}
 	return run, cmd.ProcessState.ExitCode()
+}
+
+// fakeSyncsim writes a shell script that stands in for a built syncsim: for
+// every command it prints out on stdout and errText on stderr, then exits
+// with code (or, with code -1, kills itself).
+func fakeSyncsim(t *testing.T, out []string, errText string, code int) string {
+	t.Helper()
+	exit := fmt.Sprintf("exit %d", code)
+	if code < 0 {
+		exit = "kill -9 $$"
+	}
+	script := fmt.Sprintf("#!/bin/sh\ncat <<'EOF'\n%s\nEOF\necho %q >&2\n%s\n", strings.Join(out, "\n"), errText, exit)
+	bin := filepath.Join(t.TempDir(), "syncsim")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// catalogueLines is a run line for each catalogue scenario, all with
+// status, as `syncsim run --json all` prints them.
+func catalogueLines(status model.Status) []string {
+	var lines []string
+	for _, sc := range Catalogue() {
+		lines = append(lines, string(Line{Name: sc.Name, Status: status}.Encode()))
+	}
+	return lines
+}
+
+// TestHuntErrors: Hunt never calls an agent clean, or a mutant surviving,
+// on runs that did not happen or a child that failed without saying why.
+func TestHuntErrors(t *testing.T) {
+	passes := catalogueLines(model.Pass)
+	failed := string(Line{Name: "owner-crash", Status: model.Fail, Results: []model.Result{{Property: model.ExclusiveWork, Status: model.Fail, Expected: true}}}.Encode())
+	errored := string(Line{Name: "owner-crash", Status: Errored, Error: "start the cluster: no ports left"}.Encode())
+	tests := []struct {
+		name   string
+		out    []string
+		stderr string
+		code   int
+		want   string
+	}{
+		{"bad usage", nil, "flag provided but not defined: -bogus", 2, "flag provided but not defined: -bogus"},
+		{"died", passes[:1], "panic: oops", -1, "signal: killed"},
+		{"garbage", append([]string{"{not json"}, passes...), "", 0, "unreadable run line"},
+		{"undecided unexplained", passes, "syncsim run: owner-crash: no ports left", 3, "no ports left"},
+		{"violation unexplained", passes, "", 1, "exited 1 (a violation) but reported no failed run"},
+		{"runs missing", passes[1:], "", 0, fmt.Sprintf("reported %d runs of %d", len(passes)-1, len(passes))},
+		{"no runs at all", []string{"nothing to say"}, "", 0, fmt.Sprintf("reported 0 runs of %d", len(passes))},
+		{"a run that could not run", append([]string{errored}, passes...), "syncsim run: owner-crash: error", 3, "owner-crash could not run: start the cluster: no ports left"},
+		{"a failure naming no property", []string{string(Line{Name: "owner-crash", Status: model.Fail}.Encode())}, "", 1, "names no failed property"},
+		{"errored without a reason", []string{string(Line{Name: "owner-crash", Status: Errored}.Encode())}, "", 3, "not why"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := fakeSyncsim(t, tt.out, tt.stderr, tt.code)
+			for _, stopAtKill := range []bool{false, true} {
+				k, err := Hunt(context.Background(), bin, "agent", t.TempDir(), 0, 1, stopAtKill)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("Hunt (stop at kill %v) = %+v, %v; want an error saying %q", stopAtKill, k, err, tt.want)
+				}
+			}
+		})
+	}
+	// A failure the child explains is a kill, whatever follows it.
+	bin := fakeSyncsim(t, append([]string{failed}, passes...), "", 1)
+	k, err := Hunt(context.Background(), bin, "agent", t.TempDir(), 0, 1, true)
+	if err != nil || !k.Killed || k.Property != model.ExclusiveWork || k.Scenario != "owner-crash" {
+		t.Fatalf("Hunt = %+v, %v; want a kill by P1 in owner-crash", k, err)
+	}
+}
+
+// TestHuntCounts: a child that runs everything and says so is believed.
+func TestHuntCounts(t *testing.T) {
+	lines := append([]string{"explore: seed 1, shard 1/1"}, catalogueLines(model.Pass)...)
+	lines[1] = string(Line{Name: Catalogue()[0].Name, Status: model.Undecided}.Encode())
+	k, err := Hunt(context.Background(), fakeSyncsim(t, lines, "", 3), "reference", t.TempDir(), 0, 1, false)
+	if err != nil || k.Killed || k.Runs != len(Catalogue()) || k.Undecided != 1 {
+		t.Fatalf("Hunt = %+v, %v; want every catalogue run, one undecided, and no error", k, err)
+	}
+}
+
+// TestLine: a run line reads back as written, and one that no run could
+// have printed is refused.
+func TestLine(t *testing.T) {
+	sc := &Scenario{Name: "explore-7"}
+	sc.Seed = 7
+	o := &Outcome{Scenario: sc, Verdict: model.Verdict{Status: model.Fail, Results: []model.Result{{Property: model.FencedEffects, Status: model.Fail, Expected: true, Summary: "stale write"}}}, Report: "/r/explore-7"}
+	for _, tt := range []struct {
+		o    *Outcome
+		err  error
+		want Line
+	}{
+		{o, nil, Line{Name: "explore-7", Seed: 7, Status: model.Fail, Results: o.Verdict.Results, Report: "/r/explore-7"}},
+		{nil, errors.New("start the cluster: no ports left"), Line{Name: "explore-7", Seed: 7, Status: Errored, Error: "start the cluster: no ports left"}},
+		{o, errors.New("write the report: disk full"), Line{Name: "explore-7", Seed: 7, Status: Errored, Results: o.Verdict.Results, Report: "/r/explore-7", Error: "write the report: disk full"}},
+	} {
+		l := NewLine(sc, tt.o, tt.err)
+		back, err := ParseLine(l.Encode())
+		if err != nil || !reflect.DeepEqual(back, tt.want) {
+			t.Errorf("NewLine(%v) read back as %+v, %v; want %+v", tt.err, back, err, tt.want)
+		}
+	}
+	for _, bad := range []string{`{"name":`, `{"status":"pass"}`, `{"name":"x","status":"maybe"}`, `{"name":"x","status":"error"}`} {
+		if _, err := ParseLine([]byte(bad)); err == nil {
+			t.Errorf("ParseLine(%s) accepted it", bad)
+		}
+	}
+}
+
+// TestCopyModuleCopiesWhatGitWouldCommit: a mutant is built from tracked
+// files and new ones, never from ignored build output or deleted files.
+func TestCopyModuleCopiesWhatGitWouldCommit(t *testing.T) {
+	root := t.TempDir()
+	write := func(name string) {
+		path := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	for _, f := range []string{".gitignore", "go.mod", "agent/agent.go", "gone.go"} {
+		write(f)
+	}
+	os.WriteFile(filepath.Join(root, ".gitignore"), []byte("*.test\n/syncsim-reports/\n"), 0o644)
+	git("add", ".")
+	os.Remove(filepath.Join(root, "gone.go"))
+	for _, f := range []string{"agent/new.go", "model.test", "syncsim-reports/run/history.json"} {
+		write(f)
+	}
+	dir := t.TempDir()
+	if err := copyModule(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	assertFiles(t, dir, ".gitignore", "agent/agent.go", "agent/new.go", "go.mod")
+}
+
+// TestCopyModuleOutsideGit: without git, the tree is copied without
+// dot-directories, reports, test binaries and profiles.
+func TestCopyModuleOutsideGit(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"go.mod", "agent/agent.go", "model.test", "cpu.prof", ".git/config", ".bin/syncsim", "syncsim-reports/index.html"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755)
+		os.WriteFile(filepath.Join(root, f), []byte(f), 0o644)
+	}
+	dir := t.TempDir()
+	if err := copyModule(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	assertFiles(t, dir, "agent/agent.go", "go.mod")
+}
+
+// assertFiles checks that dir holds exactly the files named.
+func assertFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	var got []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("copied %q, want %q", got, want)
+	}
 }

@@ -2,6 +2,9 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/syncsim/syncsim/model"
@@ -18,10 +21,16 @@ type Options struct {
 	// KeepPassing writes a report for passing runs too; by default only
 	// failed or undecided runs leave one.
 	KeepPassing bool
-	// Mutant names the planted bug the system carries, for the reports;
-	// "" for the reference agent.
-	Mutant string
 }
+
+// builtMutant is the planted bug this binary was built with, set by
+// Mutant.Build through the linker (-X) so that no report of a patched
+// binary can lose it; "" for the reference agent.
+var builtMutant string
+
+// BuiltMutant names the planted bug this binary carries; "" for the
+// reference agent.
+func BuiltMutant() string { return builtMutant }
 
 // Outcome is one scenario run, checked.
 type Outcome struct {
@@ -60,7 +69,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 			Verdict:  out.Verdict,
 			Logs:     res.Logs,
 			Duration: out.Duration,
-			Mutant:   opts.Mutant,
+			Mutant:   BuiltMutant(),
 			Seed:     sc.Seed,
 			Options:  checked,
 		})
@@ -124,4 +133,61 @@ func failed(v model.Verdict, property model.Property) bool {
 		}
 	}
 	return false
+}
+
+// Errored is the status of a Line whose scenario the harness could not run.
+const Errored model.Status = "error"
+
+// Line is one run as `syncsim run --json` and `syncsim explore --json`
+// print it, and as syncsim mutants reads it back.
+type Line struct {
+	Name    string         `json:"name"`
+	Status  model.Status   `json:"status"`
+	Seconds float64        `json:"seconds"`
+	Results []model.Result `json:"results,omitempty"`
+	Report  string         `json:"report,omitempty"`
+	Seed    int64          `json:"seed,omitempty"`
+	Mutant  string         `json:"mutant,omitempty"`
+	// Error says why the harness could not run the scenario (Status Errored).
+	Error string `json:"error,omitempty"`
+}
+
+// NewLine describes the run of sc: its outcome, or err when the harness
+// could not run it (Run may return both when only the report failed).
+func NewLine(sc *Scenario, o *Outcome, err error) Line {
+	l := Line{Name: sc.Name, Seed: sc.Seed, Mutant: BuiltMutant()}
+	if o != nil {
+		l.Status, l.Seconds, l.Results, l.Report = o.Verdict.Status, o.Duration.Seconds(), o.Verdict.Results, o.Report
+	}
+	if err != nil {
+		l.Status, l.Error = Errored, err.Error()
+	}
+	return l
+}
+
+// Encode returns the line as one line of JSON, without the newline.
+func (l Line) Encode() []byte {
+	data, err := json.Marshal(l)
+	if err != nil {
+		panic(err) // a Line holds nothing json cannot encode
+	}
+	return data
+}
+
+// ParseLine reads a line Encode wrote; it rejects one that names no
+// scenario or has a status no run has.
+func ParseLine(data []byte) (Line, error) {
+	var l Line
+	if err := json.Unmarshal(data, &l); err != nil {
+		return l, fmt.Errorf("unreadable run line %.200q: %v", data, err)
+	}
+	switch {
+	case l.Name == "":
+		return l, fmt.Errorf("run line %.200q names no scenario", data)
+	case !slices.Contains([]model.Status{model.Pass, model.Fail, model.Undecided, Errored}, l.Status):
+		return l, fmt.Errorf("run line of %s has status %q", l.Name, l.Status)
+	case l.Status == Errored && l.Error == "":
+		return l, fmt.Errorf("run line of %s says it errored, not why", l.Name)
+	}
+	return l, nil
 }
