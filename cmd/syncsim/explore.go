@@ -14,118 +14,153 @@ import (
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/scenarios"
-	"github.com/syncsim/syncsim/sim"
 )
 
 // explore runs a campaign of drawn scenarios and shrinks the first
 // violation it finds.
 func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	x, code := parseExplore(args, stderr)
+	if x == nil {
+		return code
+	}
+	if x.mutant != "" {
+		return underMutant(ctx, x.mutant, append([]string{"explore"}, withoutFlag(args, "mutant")...), stdout, stderr)
+	}
+	if !initSim("explore", stderr) {
+		return exitUndecided
+	}
+	c := x.campaign
+	fmt.Fprintf(stdout, "explore: seed %d, shard %d/%d, %d at once, %s; reports under %s\n", c.Seed, c.Shard+1, c.Shards, c.Parallel, x.limit(), c.Options.Reports)
+
+	var status exitStatus
+	show := x.printer(stdout)
+	tally, failures := scenarios.Explore(ctx, c, func(t scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
+		if err != nil {
+			status.add(exitUndecided)
+		} else {
+			status.verdict(o.Verdict.Status)
+		}
+		show.run(t, sc, o, err)
+	})
+	show.finish()
+	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
+	if x.shrink {
+		log := func(line string) { fmt.Fprintln(stdout, line) }
+		scenarios.ShrinkFirst(ctx, failures, x.shrinking, log, func(o *scenarios.Outcome, res *scenarios.Shrunk) { reportShrink(stdout, o, res) })
+	}
+	return status.code()
+}
+
+// exploration is a parsed explore command line.
+type exploration struct {
+	campaign  scenarios.Campaign
+	mutant    string
+	asJSON    bool
+	shrink    bool
+	shrinking scenarios.Shrinking
+}
+
+// parseExplore reads the command line; a nil exploration comes with the
+// exit code to end with.
+func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", time.Minute, "start no scenario after this long (with --count and no --duration: no time limit)")
-	count := fs.Int("count", 0, "run at most this many scenarios (0: no limit)")
-	seed := fs.Int64("seed", 0, "first seed (0: pick one and print it); the same seed draws the same scenarios")
+	x := &exploration{}
+	c := &x.campaign
+	fs.DurationVar(&c.Duration, "duration", time.Minute, "start no scenario after this long (with --count and no --duration: no time limit)")
+	fs.IntVar(&c.Count, "count", 0, "run at most this many scenarios (0: no limit)")
+	fs.Int64Var(&c.Seed, "seed", 0, "first seed (0: pick one and print it); the same seed draws the same scenarios")
 	shard := fs.String("shard", "1/1", "run shard i of n (i from 1): seeds are dealt round-robin, so n runs with one seed split a campaign")
-	agents := fs.Int("agents", 3, "agents at the start of each scenario")
-	members := fs.Int("members", 3, "etcd members")
-	syncs := fs.Int("syncs", 4, "syncs at the start of each scenario")
-	steps := fs.Int("steps", 8, "most steps in a drawn timeline")
-	quorumLoss := fs.Bool("allow-quorum-loss", false, "let member faults take a majority of members out at once (one stays up)")
-	parallel := fs.Int("parallel", 3, "scenarios to run at once")
-	keepGoing := fs.Bool("keep-going", false, "go on after the first violation")
-	shrink := fs.Bool("shrink", true, "shrink the first violation to a smaller timeline that still fails")
-	shrinkTime := fs.Duration("shrink-time", 3*time.Minute, "time allowed for shrinking")
-	confirm := fs.Int("confirm", 4, "runs that measure how often a failure comes back, before and after shrinking")
-	out := fs.String("out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
-	mutant := fs.String("mutant", "", mutantUsage)
-	asJSON := fs.Bool("json", false, "print one JSON line per run instead of progress")
+	fs.IntVar(&c.Space.Agents, "agents", 3, "agents at the start of each scenario")
+	fs.IntVar(&c.Space.Members, "members", 3, "etcd members")
+	fs.IntVar(&c.Space.Syncs, "syncs", 4, "syncs at the start of each scenario")
+	fs.IntVar(&c.Space.Steps, "steps", 8, "most steps in a drawn timeline")
+	fs.BoolVar(&c.Space.AllowQuorumLoss, "allow-quorum-loss", false, "let member faults take a majority of members out at once (one stays up)")
+	fs.IntVar(&c.Parallel, "parallel", 3, "scenarios to run at once")
+	fs.BoolVar(&c.KeepGoing, "keep-going", false, "go on after the first violation")
+	fs.BoolVar(&x.shrink, "shrink", true, "shrink the first violation to a smaller timeline that still fails")
+	fs.DurationVar(&x.shrinking.Budget, "shrink-time", 3*time.Minute, "time allowed for shrinking")
+	fs.IntVar(&x.shrinking.Confirm, "confirm", 4, "runs that measure how often a failure comes back, before and after shrinking")
+	cliflag.PathVar(fs, &c.Options.Reports, "out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
+	fs.StringVar(&x.mutant, "mutant", "", mutantUsage)
+	fs.BoolVar(&x.asJSON, "json", false, "print one JSON line per run instead of progress")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	extra, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return parseFailed(err)
+		return nil, parseFailed(err)
 	}
-	if *mutant != "" {
-		return underMutant(ctx, *mutant, append([]string{"explore"}, withoutFlag(args, "mutant")...), stdout, stderr)
+	if x.mutant != "" {
+		return x, exitPass // the mutant's own syncsim reads the rest
 	}
-	var i, n int
-	if _, err := fmt.Sscanf(*shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != *shard {
-		fmt.Fprintf(stderr, "syncsim explore: --shard %q must be i/n with 1 <= i <= n, such as 2/4\n", *shard)
-		return exitUsage
-	}
-	space := scenarios.Space{Members: *members, Agents: *agents, Syncs: *syncs, Steps: *steps, AllowQuorumLoss: *quorumLoss}
-	if err := space.Validate(); err != nil {
+	if c.Shard, c.Shards, err = parseShard(*shard); err != nil {
 		fmt.Fprintf(stderr, "syncsim explore: %v\n", err)
-		return exitUsage
+		return nil, exitUsage
 	}
-	if len(extra) > 0 || *parallel < 1 || *count < 0 || *confirm < 1 {
+	if err := c.Space.Validate(); err != nil {
+		fmt.Fprintf(stderr, "syncsim explore: %v\n", err)
+		return nil, exitUsage
+	}
+	if len(extra) > 0 || c.Parallel < 1 || c.Count < 0 || x.shrinking.Confirm < 1 {
 		fs.Usage()
-		return exitUsage
+		return nil, exitUsage
 	}
-	if *count > 0 && !flagGiven(fs, "duration") {
-		*duration = 0
+	if c.Count > 0 && !flagGiven(fs, "duration") {
+		c.Duration = 0
 	}
-	if *seed == 0 {
-		*seed = time.Now().UnixNano() % 1e9 // only the starting point; every draw after it is seeded
+	if c.Seed == 0 {
+		c.Seed = time.Now().UnixNano() % 1e9 // only the starting point; every draw after it is seeded
 	}
-	root := sim.Abs(*out)
-	campaign := scenarios.Campaign{
-		Space: space, Seed: *seed, Shard: i - 1, Shards: n,
-		Duration: *duration, Count: *count, Parallel: *parallel, KeepGoing: *keepGoing,
-		Options: scenarios.Options{Reports: root, Mutant: os.Getenv(envMutant)},
-	}
-	limit := fmt.Sprintf("for %v", *duration)
-	switch {
-	case *count > 0 && *duration > 0:
-		limit = fmt.Sprintf("%d scenarios or %v", *count, *duration)
-	case *count > 0:
-		limit = fmt.Sprintf("%d scenarios", *count)
-	case *duration == 0:
-		limit = "until interrupted"
-	}
-	fmt.Fprintf(stdout, "explore: seed %d, shard %s, %d at once, %s; reports under %s\n", *seed, *shard, *parallel, limit, root)
-
-	var progress *progress
-	if !*asJSON {
-		progress = startProgress(stdout)
-	}
-	tally, failures := scenarios.Explore(ctx, campaign, func(t scenarios.Tally, o *scenarios.Outcome, err error) {
-		if *asJSON {
-			if err == nil {
-				fmt.Fprintln(stdout, runJSON(o))
-			}
-			return
-		}
-		switch {
-		case err != nil:
-			progress.line(fmt.Sprintf("ERROR could not run a scenario: %v", err))
-		case o.Verdict.Status != model.Pass:
-			first := o.Verdict.First()
-			progress.line(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), o.Scenario.Name, first.Property, first.Summary, o.Report))
-		}
-		progress.update(t)
-	})
-	if progress != nil {
-		progress.finish()
-	}
-	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
-
-	code := exitPass
-	switch {
-	case tally.Violations > 0:
-		code = exitViolation
-	case tally.Undecided > 0 || tally.Errors > 0:
-		code = exitUndecided
-	}
-	if *shrink {
-		opts := scenarios.Shrinking{Confirm: *confirm, Budget: *shrinkTime, Parallel: *parallel, Options: campaign.Options}
-		log := func(line string) { fmt.Fprintln(stdout, line) }
-		scenarios.ShrinkFirst(ctx, failures, opts, log, func(o *scenarios.Outcome, res *scenarios.Shrunk) { reportShrink(stdout, o, res) })
-	}
-	return code
+	x.shrinking.Parallel, x.shrinking.Options = c.Parallel, c.Options
+	return x, exitPass
 }
+
+// parseShard reads "i/n" into a shard numbered from 0 and the count.
+func parseShard(s string) (shard, shards int, err error) {
+	var i, n int
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != s {
+		return 0, 0, fmt.Errorf("--shard %q must be i/n with 1 <= i <= n, such as 2/4", s)
+	}
+	return i - 1, n, nil
+}
+
+// limit says when the campaign stops.
+func (x *exploration) limit() string {
+	c := x.campaign
+	switch {
+	case c.Count > 0 && c.Duration > 0:
+		return fmt.Sprintf("%d scenarios or %v", c.Count, c.Duration)
+	case c.Count > 0:
+		return fmt.Sprintf("%d scenarios", c.Count)
+	case c.Duration == 0:
+		return "until interrupted"
+	}
+	return fmt.Sprintf("for %v", c.Duration)
+}
+
+// A runPrinter shows a campaign's runs as they finish.
+type runPrinter interface {
+	run(t scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error)
+	finish()
+}
+
+func (x *exploration) printer(stdout io.Writer) runPrinter {
+	if x.asJSON {
+		return jsonPrinter{stdout}
+	}
+	return startProgress(stdout)
+}
+
+// jsonPrinter prints every run as a scenarios.Line, errors included.
+type jsonPrinter struct{ w io.Writer }
+
+func (p jsonPrinter) run(_ scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
+	fmt.Fprintf(p.w, "%s\n", scenarios.NewLine(sc, o, err).Encode())
+}
+
+func (jsonPrinter) finish() {}
 
 // reportShrink says what came of shrinking one violation.
 func reportShrink(stdout io.Writer, o *scenarios.Outcome, res *scenarios.Shrunk) {
@@ -194,6 +229,18 @@ func (p *progress) render() {
 	} else {
 		fmt.Fprintln(p.w, t)
 	}
+}
+
+// run shows a run that did not pass on a line of its own, and the tally.
+func (p *progress) run(t scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
+	switch {
+	case err != nil:
+		p.line(fmt.Sprintf("ERROR could not run %s: %v", sc.Name, err))
+	case o.Verdict.Status != model.Pass:
+		first := o.Verdict.First()
+		p.line(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), sc.Name, first.Property, first.Summary, o.Report))
+	}
+	p.update(t)
 }
 
 func (p *progress) update(t scenarios.Tally) {

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,17 +16,9 @@ import (
 	"strings"
 
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
-	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/scenarios"
 	"github.com/syncsim/syncsim/sim"
-)
-
-const (
-	exitPass      = 0
-	exitViolation = 1
-	exitUsage     = 2
-	exitUndecided = 3
 )
 
 const usage = `usage: syncsim <command> [flags] [arguments]
@@ -50,8 +41,23 @@ Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	sim.Close() // leaves the scratch directory a command's sim.Init entered, and removes it
+	os.Exit(code)
+}
+
+// initSim readies the process for in-process clusters. A command calls it
+// once it has read its command line and will not re-run under a mutant:
+// sim.Init moves the process into a scratch directory for good, so every
+// path the command holds must be absolute by then, and a mutant's syncsim
+// must start in the user's directory.
+func initSim(command string, stderr io.Writer) bool {
+	if err := sim.Init(); err != nil {
+		fmt.Fprintf(stderr, "syncsim %s: %v\n", command, err)
+		return false
+	}
+	return true
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -107,7 +113,7 @@ func list(args []string, stdout, stderr io.Writer) int {
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", reports.Dir(), "directory for run reports (also $SYNCSIM_REPORTS)")
+	out := cliflag.Path(fs, "out", reports.Dir(), "directory for run reports (also $SYNCSIM_REPORTS)")
 	failuresOnly := fs.Bool("failures-only", false, "write reports only for runs that did not pass")
 	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
@@ -137,35 +143,33 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		todo = append(todo, scs...)
 	}
 
-	root := sim.Abs(*out)
-	code := exitPass
-	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly, Mutant: os.Getenv(envMutant)}
+	if !initSim("run", stderr) {
+		return exitUndecided
+	}
+	root := *out
+	var status exitStatus
+	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly}
 	scenarios.RunAll(ctx, todo, opts, *parallel, func(sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
+		if *asJSON {
+			fmt.Fprintf(stdout, "%s\n", scenarios.NewLine(sc, o, err).Encode())
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "syncsim run: %s: %v\n", sc.Name, err)
-			code = max(code, exitUndecided)
+			status.add(exitUndecided)
 			return
 		}
-		if *asJSON {
-			fmt.Fprintln(stdout, runJSON(o))
-		} else {
+		if !*asJSON {
 			fmt.Fprintf(stdout, "%-30s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
 			if first := o.Verdict.First(); first != nil {
 				fmt.Fprintf(stdout, "    %s: %s\n", first.Property, first.Summary)
 			}
 		}
-		code = max(code, exitCode(o.Verdict.Status))
+		status.verdict(o.Verdict.Status)
 	})
 	if !*asJSON {
 		fmt.Fprintf(stdout, "reports: %s\n", root)
 	}
-	return code
-}
-
-// runJSON is one run as a line of JSON, for scripts (and syncsim mutants).
-func runJSON(o *scenarios.Outcome) string {
-	line, _ := json.Marshal(map[string]any{"name": o.Scenario.Name, "status": o.Verdict.Status, "seconds": o.Duration.Seconds(), "results": o.Verdict.Results, "report": o.Report})
-	return string(line)
+	return status.code()
 }
 
 // resolve turns an argument into scenarios: "all", a catalogue name, or a file.
@@ -174,7 +178,7 @@ func resolve(arg string) ([]*scenarios.Scenario, error) {
 		return scenarios.Catalogue(), nil
 	}
 	if strings.HasSuffix(arg, ".json") || strings.ContainsRune(arg, os.PathSeparator) {
-		sc, err := scenarios.Load(sim.Abs(arg))
+		sc, err := scenarios.Load(arg)
 		if err != nil {
 			return nil, err
 		}
@@ -194,16 +198,6 @@ func parseFailed(err error) int {
 		return exitPass
 	}
 	return exitUsage
-}
-
-func exitCode(s model.Status) int {
-	switch s {
-	case model.Pass:
-		return exitPass
-	case model.Fail:
-		return exitViolation
-	}
-	return exitUndecided
 }
 
 // check re-checks a stored history; with a report directory, against the
@@ -254,6 +248,9 @@ func cluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if !initSim("cluster", stderr) {
+		return exitUndecided
+	}
 	c, err := sim.StartCluster(*members)
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim cluster: %v\n", err)
@@ -272,7 +269,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	attempts := fs.Int("attempts", 10, "how many times to run it")
 	parallel := fs.Int("parallel", 2, "runs at once")
-	out := fs.String("out", reports.Dir(), "directory for the reports of runs that fail")
+	out := cliflag.Path(fs, "out", reports.Dir(), "directory for the reports of runs that fail")
 	mutant := fs.String("mutant", "", mutantUsage+" (default: the one the report's agent carried)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE")
@@ -286,7 +283,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	r, err := reports.Replayable(sim.Abs(pos[0]))
+	r, err := reports.Replayable(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
 		return exitUsage
@@ -296,33 +293,34 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
 		return exitUsage
 	}
-	if *mutant == "" && r.Mutant != "" && r.Mutant != os.Getenv(envMutant) {
+	if *mutant == "" && r.Mutant != "" && r.Mutant != scenarios.BuiltMutant() {
 		*mutant = r.Mutant
 		fmt.Fprintf(stdout, "the reported agent carried the planted bug %s; replaying against it\n", r.Mutant)
 	}
 	if *mutant != "" {
 		return underMutant(ctx, *mutant, append([]string{"replay"}, withoutFlag(args, "mutant")...), stdout, stderr)
 	}
+	if !initSim("replay", stderr) {
+		return exitUndecided
+	}
 	what := "any counted property"
 	if r.Property != "" {
 		what = string(r.Property)
 	}
 	fmt.Fprintf(stdout, "replaying %s %d times, watching %s\n", parsed.Name, *attempts, what)
-	code := exitPass
-	opts := scenarios.Options{Reports: sim.Abs(*out), Mutant: os.Getenv(envMutant)}
+	var status exitStatus
+	opts := scenarios.Options{Reports: *out}
 	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, r.Property, opts, func(i int, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stdout, "  attempt %d: could not run: %v\n", i, err)
-			code = exitUndecided
+			status.add(exitUndecided)
 			return
 		}
 		fmt.Fprintf(stdout, "  attempt %d: %s %5.1fs %s\n", i, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
+		status.verdict(o.Verdict.Status)
 	})
 	fmt.Fprintf(stdout, "reproduced %d of %d (%.0f%%)\n", n, *attempts, 100*float64(n)/float64(*attempts))
-	if n > 0 {
-		return exitViolation
-	}
-	return code
+	return status.code()
 }
 
 // report rebuilds the index page of a reports directory.
@@ -344,11 +342,11 @@ func report(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	if st, err := os.Stat(sim.Abs(dir)); err != nil || !st.IsDir() {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "syncsim report: %s is not a reports directory; give the directory run reports were written to\n", dir)
 		return exitUsage
 	}
-	path, err := reports.Index(sim.Abs(dir))
+	path, err := reports.Index(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim report: %v\n", err)
 		return exitUsage

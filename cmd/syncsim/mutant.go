@@ -12,12 +12,7 @@ import (
 	"time"
 
 	"github.com/syncsim/syncsim/scenarios"
-	"github.com/syncsim/syncsim/sim"
 )
-
-// envMutant tells a syncsim built with a planted bug which one it carries,
-// so its reports say so and a replay of them runs the same bug.
-const envMutant = "SYNCSIM_MUTANT"
 
 const mutantUsage = "run a planted bug: syncsim built with the named patch to agent/ (scenarios/mutants)"
 
@@ -50,12 +45,13 @@ func underMutant(ctx context.Context, name string, args []string, stdout, stderr
 	defer cleanup()
 	fmt.Fprintf(stdout, "mutant %s (%s), built in %.1fs: %s\n", mutant.Name, mutant.Class, time.Since(began).Seconds(), mutant.Description)
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = sim.Abs("."), stdout, stderr
-	cmd.Env = append(os.Environ(), envMutant+"="+mutant.Name)
+	// No command calls underMutant after sim.Init, so this process is still
+	// in the user's directory, where the child starts and reads its paths.
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return exit.ExitCode()
+			return known(exit.ExitCode()) // one that died is undecided
 		}
 		fmt.Fprintf(stderr, "syncsim: run the mutant: %v\n", err)
 		return exitUndecided
