@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -115,17 +114,20 @@ type drawing struct {
 	syncs  []time.Duration // by number: when the sync was added, or absent
 }
 
-// weights say how many times an action stands in the list an action is
-// drawn from (once if not named). Cutting an agent off from etcd past its
-// lease, while it keeps running, is the hazard a lease-based protocol
-// exists to survive, so isolation is drawn most often, then the other
-// faults that take an agent out; sync changes and compaction least.
-var weights = map[string]int{
-	"isolate": 6,
-	"crash":   2,
-	"pause":   1,
-	"delay":   2,
-	"heal":    2,
+// healWeight is how many times a heal stands in the list an action is
+// drawn from; a fault stands there its registry weight's times (sim's
+// Failpoint.Weight), and the other actions once.
+const healWeight = 2
+
+// weight is how many times the action named name stands in the list.
+func weight(name string) int {
+	if fp, ok := sim.Lookup(sim.Fault(name)); ok {
+		return fp.Weight()
+	}
+	if name == "heal" {
+		return healWeight
+	}
+	return 1
 }
 
 // action is one thing the state machine can do next.
@@ -151,7 +153,7 @@ func (d *drawing) draw(t *rapid.T) *Scenario {
 		byName := map[string]func(*rapid.T){}
 		for _, a := range d.actions() {
 			if a.enabled {
-				for range cmp.Or(weights[a.name], 1) {
+				for range weight(a.name) {
 					names = append(names, a.name)
 				}
 				byName[a.name] = a.do
@@ -185,7 +187,7 @@ func (d *drawing) draw(t *rapid.T) *Scenario {
 		},
 		Steps: d.steps,
 	}
-	if most, _ := sc.mostMembersDown(); most > (sc.Members-1)/2 {
+	if most, _ := sim.MostMembersDown(sc.Members, sc.Steps); most > (sc.Members-1)/2 {
 		sc.AllowQuorumLoss = true
 	}
 	return sc
@@ -256,11 +258,9 @@ func (d *drawing) actions() []action {
 			d.add(s)
 		}},
 		{"remove-sync", len(present) > 1, func(t *rapid.T) {
-			target := d.drawSync(t, present)
-			var n int
-			fmt.Sscanf(string(target), "sync-%d", &n)
+			n := uniform(t, "sync", present)
 			d.syncs[n] = absent
-			d.add(sim.Step{Fault: sim.RemoveSync, Target: target})
+			d.add(sim.Step{Fault: sim.RemoveSync, Target: sim.Target(sim.SyncName(n))})
 		}},
 		{"split", d.sp.Members > 2 && memberOut == 0, func(t *rapid.T) { d.memberFault(t, sim.Split) }},
 		{"stop", agentOut, func(t *rapid.T) { d.agentFault(t, sim.Stop) }},
@@ -323,11 +323,8 @@ func (d *drawing) active(s sim.Step) bool {
 func (d *drawing) agentsOut() int {
 	out := 0
 	for _, s := range d.steps {
-		switch s.Fault {
-		case sim.Isolate, sim.Crash, sim.Stop, sim.Pause, sim.Stall:
-			if d.active(s) {
-				out++
-			}
+		if fp, _ := sim.Lookup(s.Fault); fp.AgentOut() && d.active(s) {
+			out++
 		}
 	}
 	return out
@@ -352,7 +349,7 @@ func (d *drawing) splitOpen() bool {
 func (d *drawing) healable() []int {
 	var out []int
 	for i, s := range d.steps {
-		if s.For == openEnded && sim.Faults[s.Fault].Heal != "" && s.At.Std() < d.now {
+		if fp, _ := sim.Lookup(s.Fault); s.For == openEnded && fp.Heal() != "" && s.At.Std() < d.now {
 			out = append(out, i)
 		}
 	}

@@ -31,7 +31,7 @@ func TestGeneratedScenariosRunAsWritten(t *testing.T) {
 		if err := sc.Validate(); err != nil {
 			t.Fatalf("drawn scenario is invalid: %v\n%s", err, sc.Encode())
 		}
-		if most, at := sc.mostMembersDown(); most >= sc.Members {
+		if most, at := sim.MostMembersDown(sc.Members, sc.Steps); most >= sc.Members {
 			t.Fatalf("every member is down at %v\n%s", at, sc.Encode())
 		}
 		if sc.AllowQuorumLoss && !sp.AllowQuorumLoss {
@@ -115,9 +115,9 @@ func TestDrawnCoversTheLanguage(t *testing.T) {
 			}
 		}
 	}
-	for f := range sim.Faults {
-		if !seen[f] {
-			t.Errorf("300 drawn scenarios never used %s", f)
+	for _, f := range sim.Registry() {
+		if f.Weight() > 0 && !seen[f.Name()] {
+			t.Errorf("300 drawn scenarios never used %s", f.Name())
 		}
 	}
 	if !healed {

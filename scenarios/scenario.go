@@ -5,7 +5,6 @@ package scenarios
 
 import (
 	"bytes"
-	"cmp"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/syncsim/syncsim/agent"
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/sim"
 )
@@ -158,10 +156,34 @@ func (sc *Scenario) Validate() error {
 }
 
 // validateSteps checks each step against the world and the timeline as a
-// whole: targets that can exist, parameters that fit the fault, and never a
-// majority of members down at once unless the scenario allows it.
+// whole: targets that can exist, parameters that fit the fault (the fault's
+// own rules, from sim's registry), and never a majority of members down at
+// once unless the scenario allows it.
 func (sc *Scenario) validateSteps(bad func(string, ...any)) {
-	agents, syncs := sc.Agents, sc.Syncs
+	agents, syncs := sc.reach()
+	for i, s := range sc.Steps {
+		fp, ok := sim.Lookup(s.Fault)
+		if !ok {
+			bad(`"steps"[%d]: "fault" %q is unknown; known faults are %s`, i, s.Fault, knownFaults())
+			continue
+		}
+		problems := sim.CheckStep(fp, s, sc.Setup)
+		if p := sc.checkTarget(fp, s, agents, syncs); p != "" {
+			problems = append([]string{p}, problems...)
+		}
+		for _, p := range problems {
+			bad(`"steps"[%d] (%s): %s`, i, s.Fault, p)
+		}
+	}
+	if lost := sim.QuorumLost(sc.Members, sc.Steps); lost != "" && !sc.AllowQuorumLoss {
+		bad(`"steps": %s; set "allow_quorum_loss" if that is the point`, lost)
+	}
+}
+
+// reach is how many agents and syncs the timeline may name, counting joins
+// and additions.
+func (sc *Scenario) reach() (agents, syncs int) {
+	agents, syncs = sc.Agents, sc.Syncs
 	for _, s := range sc.Steps {
 		switch s.Fault {
 		case sim.Join:
@@ -172,108 +194,33 @@ func (sc *Scenario) validateSteps(bad func(string, ...any)) {
 			}
 		}
 	}
-	for i, s := range sc.Steps {
-		where := fmt.Sprintf(`"steps"[%d] (%s)`, i, s.Fault)
-		info, ok := sim.Faults[s.Fault]
-		if !ok {
-			bad(`"steps"[%d]: "fault" %q is unknown; known faults are %s`, i, s.Fault, knownFaults())
-			continue
-		}
-		ref, err := sim.ParseTarget(info.Target, s.Target)
-		switch {
-		case err != nil:
-			bad(`%s: %v`, where, err)
-		case info.Target == sim.AgentTarget && ref.Role == sim.Literal && ref.N > agents:
-			bad(`%s: target %q does not exist; the scenario has agents 1 to %d (counting joins)`, where, s.Target, agents)
-		case info.Target == sim.AgentTarget && ref.Role == sim.OwnerOf && ref.N > syncs,
-			info.Target == sim.SyncTarget && s.Fault != sim.AddSync && ref.N > syncs:
-			bad(`%s: target %q does not exist; the scenario has syncs 1 to %d (counting additions)`, where, s.Target, syncs)
-		case info.Target == sim.MemberTarget && ref.Role == sim.Literal && ref.N >= sc.Members:
-			bad(`%s: target %q does not exist; the cluster has members m0 to m%d`, where, s.Target, sc.Members-1)
-		}
-		if s.For > 0 && info.Heal == "" {
-			bad(`%s: "for" has no meaning: %s is over at once`, where, s.Fault)
-		}
-		if len(s.Members) > 0 && s.Fault != sim.Isolate {
-			bad(`%s: "members" goes only with "isolate"`, where)
-		}
-		for _, m := range s.Members {
-			if ref, err := sim.ParseTarget(sim.MemberTarget, m); err != nil || ref.Role != sim.Literal || ref.N >= sc.Members {
-				bad(`%s: "members" entry %q must name a member m0 to m%d`, where, m, sc.Members-1)
-			}
-		}
-		switch {
-		case s.Fault == sim.Delay && s.Latency == 0:
-			bad(`%s: "delay" needs "latency", such as "200ms"`, where)
-		case s.Fault != sim.Delay && (s.Latency != 0 || s.Jitter != 0):
-			bad(`%s: "latency" and "jitter" go only with "delay"`, where)
-		case s.Jitter > s.Latency:
-			bad(`%s: "jitter" %v exceeds "latency" %v`, where, s.Jitter, s.Latency)
-		}
-		switch {
-		case s.On != "" && s.Fault != sim.Stall:
-			bad(`%s: "on" goes only with "stall"`, where)
-		case s.On != "" && !slices.Contains(sim.StallDirs, s.On):
-			bad(`%s: "on" %q is not a directory of the key space; write one of %s`, where, s.On, strings.Join(sim.StallDirs, ", "))
-		}
-		if s.Definition != "" {
-			if s.Fault != sim.AddSync && s.Fault != sim.ChangeSync {
-				bad(`%s: "definition" goes only with "add-sync" and "change-sync"`, where)
-			} else if err := agent.ValidDefinition([]byte(s.Definition)); err != nil {
-				bad(`%s: "definition": %v`, where, err)
-			}
-		}
-	}
-	if down, at := sc.mostMembersDown(); !sc.AllowQuorumLoss && down > (sc.Members-1)/2 {
-		bad(`"steps": %d of %d members are down at %v, a majority; set "allow_quorum_loss" if that is the point`, down, sc.Members, at)
-	}
+	return agents, syncs
 }
 
-// mostMembersDown is the largest number of members out of the quorum at
-// once, and when. A fault without "for" lasts until the timeline ends.
-func (sc *Scenario) mostMembersDown() (int, time.Duration) {
-	var end time.Duration
-	for _, s := range sc.Steps {
-		end = max(end, s.At.Std()+s.For.Std())
+// checkTarget says what is wrong with the step's target, if anything: one
+// that does not parse, or names an agent, sync or member that cannot exist.
+func (sc *Scenario) checkTarget(fp sim.Failpoint, s sim.Step, agents, syncs int) string {
+	kind := fp.Target()
+	ref, err := sim.ParseTarget(kind, s.Target)
+	switch {
+	case err != nil:
+		return err.Error()
+	case kind == sim.AgentTarget && ref.Role == sim.Literal && ref.N > agents:
+		return fmt.Sprintf(`target %q does not exist; the scenario has agents 1 to %d (counting joins)`, s.Target, agents)
+	case kind == sim.AgentTarget && ref.Role == sim.OwnerOf && ref.N > syncs,
+		kind == sim.SyncTarget && s.Fault != sim.AddSync && ref.N > syncs:
+		return fmt.Sprintf(`target %q does not exist; the scenario has syncs 1 to %d (counting additions)`, s.Target, syncs)
+	case kind == sim.MemberTarget && ref.Role == sim.Literal && ref.N >= sc.Members:
+		return fmt.Sprintf(`target %q does not exist; the cluster has members m0 to m%d`, s.Target, sc.Members-1)
 	}
-	type change struct {
-		at    time.Duration
-		delta int
-	}
-	var changes []change
-	for _, s := range sc.Steps {
-		if n := s.MembersDown(sc.Members); n > 0 {
-			until := end
-			if s.For > 0 {
-				until = s.At.Std() + s.For.Std()
-			}
-			changes = append(changes, change{s.At.Std(), n}, change{until, -n})
-		}
-	}
-	// At equal times, heals come first: a fault that starts as another ends
-	// does not overlap it.
-	slices.SortFunc(changes, func(a, b change) int {
-		if a.at != b.at {
-			return cmp.Compare(a.at, b.at)
-		}
-		return cmp.Compare(a.delta, b.delta)
-	})
-	most, now, at := 0, 0, time.Duration(0)
-	for _, c := range changes {
-		now += c.delta
-		if now > most {
-			most, at = now, c.at
-		}
-	}
-	return most, at
+	return ""
 }
 
 func knownFaults() string {
 	var names []string
-	for f := range sim.Faults {
-		names = append(names, string(f))
+	for _, f := range sim.Registry() {
+		names = append(names, string(f.Name()))
 	}
-	slices.Sort(names)
 	return strings.Join(names, ", ")
 }
 

@@ -20,13 +20,13 @@ import (
 // agent's client dials through link.dial, so the link knows its
 // connections and can drop them.
 type link struct {
-	mu        sync.Mutex
-	closed    bool // the process is gone
-	proxies   []proxy.Server
-	endpoints []string
-	conns     map[*conn]bool // the agent's open connections through the proxies
-	held      bool           // traffic is held (pause, stall): what is sent now arrives when it ends
-	armed     *armed         // a stall waiting for the agent's next write under a directory
+	mu      sync.Mutex
+	closed  bool // the process is gone
+	proxies []proxy.Server
+	eps     []string
+	conns   map[*conn]bool // the agent's open connections through the proxies
+	held    bool           // traffic is held (pause, stall): what is sent now arrives when it ends
+	armed   *armed         // a stall waiting for the agent's next write under a directory
 }
 
 // armed is a stall that begins when the agent sends a write under dir.
@@ -56,7 +56,7 @@ func newLink(dir, name string, members []string) (*link, error) {
 			return nil, fmt.Errorf("proxy to %s: %w", m, err)
 		}
 		l.proxies = append(l.proxies, p)
-		l.endpoints = append(l.endpoints, "unix://"+sock)
+		l.eps = append(l.eps, "unix://"+sock)
 	}
 	return l, nil
 }
@@ -124,9 +124,12 @@ func (l *link) undelay() {
 	l.each(func(_ int, p proxy.Server) { p.UndelayTx(); p.UndelayRx() })
 }
 
-// pause holds all traffic, both ways, until unpause delivers it, late and
+// endpoints are the addresses the agent's client dials, one per member.
+func (l *link) endpoints() []string { return l.eps }
+
+// hold holds all traffic, both ways, until release delivers it, late and
 // in order.
-func (l *link) pause() {
+func (l *link) hold() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.holdLocked()
@@ -140,7 +143,7 @@ func (l *link) holdLocked() {
 	l.held = true
 }
 
-func (l *link) unpause() {
+func (l *link) release() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.held, l.armed = false, nil
@@ -156,7 +159,7 @@ func (l *link) isHeld() bool {
 	return l.held
 }
 
-// arm makes the link pause as the agent next sends a write under dir (a
+// arm makes the link hold traffic as the agent next sends a write under dir (a
 // directory of the key space, such as "assign"); began is called then.
 func (l *link) arm(dir string, began func()) {
 	l.mu.Lock()
@@ -164,7 +167,7 @@ func (l *link) arm(dir string, began func()) {
 	l.armed = &armed{dir: dir, began: began}
 }
 
-// fire begins an armed pause if one of keys (relative to the prefix) is
+// fire begins an armed hold if one of keys (relative to the prefix) is
 // under its directory. It returns once the link holds traffic, so the
 // write that fired it is held.
 func (l *link) fire(keys []string) {

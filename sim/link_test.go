@@ -37,7 +37,7 @@ func TestReconnectAfterBlackholedHandshake(t *testing.T) {
 	_, l := linkedCluster(t)
 	l.isolate(nil)
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   l.endpoints,
+		Endpoints:   l.endpoints(),
 		DialTimeout: time.Second,
 		DialOptions: []grpc.DialOption{grpc.WithContextDialer(l.dial)},
 		Logger:      zap.NewNop(),
@@ -69,7 +69,7 @@ func TestStallDeliversLate(t *testing.T) {
 	rec := newRecorder()
 	tp := &tap{link: l, rec: rec, agent: "agent-1", prefix: "p/"}
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   l.endpoints,
+		Endpoints:   l.endpoints(),
 		DialTimeout: time.Second,
 		DialOptions: []grpc.DialOption{grpc.WithContextDialer(l.dial), grpc.WithChainUnaryInterceptor(tp.unary)},
 		Logger:      zap.NewNop(),
@@ -96,7 +96,7 @@ func TestStallDeliversLate(t *testing.T) {
 	default:
 		t.Fatal("the armed stall did not begin at the write")
 	}
-	l.unpause()
+	l.release()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		resp, err := c.c.Members[0].Client.Get(ctx, "p/assign/s")

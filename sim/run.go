@@ -75,9 +75,11 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	var syncs []string
 	for i := 1; i <= setup.Syncs; i++ {
 		syncs = append(syncs, SyncName(i))
-		if err := w.addSync(SyncName(i), fmt.Sprintf(`{"name":%q}`, SyncName(i))); err != nil {
+		def := fmt.Sprintf(`{"name":%q}`, SyncName(i))
+		if err := w.addSync(SyncName(i), def); err != nil {
 			return nil, fmt.Errorf("create sync %s: %w", SyncName(i), err)
 		}
+		w.rec.record(model.Event{Kind: model.SyncAdded, Sync: SyncName(i), Value: def})
 	}
 
 	for range setup.Agents {
@@ -86,17 +88,18 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 			return nil, err
 		}
 	}
-	if w.waitFor(ctx, opts.ReadyTimeout, func() bool { return w.rec.owned(syncs) }) {
+	if waitFor(ctx, opts.ReadyTimeout, func() bool { return w.rec.owned(syncs) }) {
 		w.rec.record(model.Event{Kind: model.Ready})
 	} else {
 		w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("not every sync had an owner within %v; the timeline starts anyway", opts.ReadyTimeout)})
 	}
 
-	w.play(ctx, steps)
-	w.healAll()
+	x := w.executor()
+	x.play(ctx, steps)
+	x.healAll()
 	sleepCtx(ctx, setup.Quiet.Std())
 	// Wait, bounded, for the fleet to settle; P3 judges the moment recorded.
-	w.waitFor(ctx, opts.SettleTimeout, func() bool { return w.rec.settled() == nil })
+	waitFor(ctx, opts.SettleTimeout, func() bool { return w.rec.settled() == nil })
 	w.rec.record(model.Event{Kind: model.QuietEnd})
 	w.stopAll()
 	etcdLog.finish()

@@ -25,7 +25,7 @@ const heldLimit = time.Minute
 // records which agent's requests wrote assignments, which the values
 // written do not say.
 type tap struct {
-	link   *link
+	link   network
 	rec    *recorder
 	agent  string
 	prefix string

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -86,13 +87,14 @@ func ParseTarget(kind TargetKind, t Target) (Ref, error) {
 func MemberName(i int) string { return fmt.Sprintf("m%d", i) }
 
 // Choose picks one of candidates using only the seed and the step's index,
-// so the same scenario makes the same choices whatever happened before.
-func Choose(seed int64, step int, candidates []string) string {
+// so the same scenario makes the same choices whatever happened before; ok
+// is false when there are none.
+func Choose[E cmp.Ordered](seed int64, step int, candidates []E) (chosen E, ok bool) {
 	if len(candidates) == 0 {
-		return ""
+		return chosen, false
 	}
 	sorted := slices.Clone(candidates)
 	slices.Sort(sorted)
 	r := rand.New(rand.NewPCG(uint64(seed), uint64(step)))
-	return sorted[r.IntN(len(sorted))]
+	return sorted[r.IntN(len(sorted))], true
 }

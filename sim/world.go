@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +26,37 @@ type world struct {
 	rec      *recorder
 	log      *etcdLog // etcd's own account of the run
 
-	mu      sync.Mutex
-	procs   map[string]*proc // the current process of each agent
-	lives   map[string]int   // how many processes each agent has had
-	agents  int              // agents started so far, for naming joiners
-	down    map[int]Fault    // members out of the quorum, and why
-	pending []func()         // heals of the faults left open until the timeline ends
+	// newNetwork makes an agent process's network, named uniquely.
+	newNetwork func(name string) (network, error)
+
+	mu     sync.Mutex
+	procs  map[string]*proc // the current process of each agent
+	lives  map[string]int   // how many processes each agent has had
+	agents int              // agents started so far, for naming joiners
 }
 
 func newWorld(setup Setup, opts Options, cluster *Cluster, operator *clientv3.Client) *world {
-	return &world{setup: setup, opts: opts, cluster: cluster, operator: operator, rec: newRecorder(),
-		procs: map[string]*proc{}, lives: map[string]int{}, down: map[int]Fault{}}
+	w := &world{setup: setup, opts: opts, cluster: cluster, operator: operator, rec: newRecorder(),
+		procs: map[string]*proc{}, lives: map[string]int{}}
+	w.newNetwork = func(name string) (network, error) {
+		l, err := newLink(cluster.Dir, name, cluster.Endpoints())
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	return w
+}
+
+// executor plays timelines on this world: its agents, members and operator.
+func (w *world) executor() *executor {
+	return newExecutor(w.setup, w.rec, w, clusterMembers{w.cluster}, w)
 }
 
 // proc is one running agent process.
 type proc struct {
 	id       string
-	link     *link
+	link     network
 	client   *clientv3.Client
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the System returned, with its error in err
@@ -66,12 +81,12 @@ func (w *world) start(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lives[id]++
-	l, err := newLink(w.cluster.Dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.cluster.Endpoints())
+	l, err := w.newNetwork(fmt.Sprintf("%s.%d", id, w.lives[id]))
 	if err != nil {
 		return fmt.Errorf("start the network of %s: %w", id, err)
 	}
 	client, err := clientv3.New(clientv3.Config{
-		Endpoints:            l.endpoints,
+		Endpoints:            l.endpoints(),
 		DialTimeout:          2 * time.Second,
 		DialKeepAliveTime:    time.Second,
 		DialKeepAliveTimeout: time.Second,
@@ -133,6 +148,39 @@ func (w *world) live(id string) (*proc, bool) {
 		return p, true
 	}
 }
+
+// running lists the agents with a running process, sorted.
+func (w *world) running() []string {
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.procs))
+	for id := range w.procs {
+		ids = append(ids, id)
+	}
+	w.mu.Unlock()
+	slices.Sort(ids)
+	return slices.DeleteFunc(ids, func(id string) bool { _, ok := w.live(id); return !ok })
+}
+
+// process is agent id's running process, as faults see it.
+func (w *world) process(id string) (process, bool) {
+	p, ok := w.live(id)
+	if !ok {
+		return nil, false
+	}
+	return liveProc{w, p}, true
+}
+
+// liveProc is one of the world's running processes.
+type liveProc struct {
+	w *world
+	p *proc
+}
+
+func (r liveProc) network() network { return r.p.link }
+func (r liveProc) crash()           { r.w.crash(r.p) }
+func (r liveProc) stop()            { r.w.stop(r.p) }
+func (r liveProc) freeze()          { r.p.frozen.close() }
+func (r liveProc) thaw()            { r.p.frozen.open() }
 
 // crash kills p abruptly: its connections are cut before it is cancelled,
 // so it can neither release nor revoke, and it makes no effect afterwards.
