@@ -2,7 +2,8 @@
 // in-process etcd cluster, checks what happened, and writes reports.
 //
 // Exit codes: 0 every counted property held, 1 a violation, 2 bad usage or
-// input, 3 a checker could not decide.
+// input, 3 a checker could not decide; when several apply, 2 over 1 over 3
+// (see exitStatus).
 package main
 
 import (
@@ -36,7 +37,7 @@ commands:
 
 Run 'syncsim <command> -h' for a command's flags.
 Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
-3 a checker could not decide.
+3 a checker could not decide; when several apply, 2 over 1 over 3.
 `
 
 func main() {
