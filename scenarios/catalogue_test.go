@@ -2,28 +2,16 @@ package scenarios
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
-	"github.com/syncsim/syncsim/sim"
 )
-
-// reportsDir is where failing runs leave their reports: reports.Dir(), a
-// relative one taken from the top of the repository rather than this package.
-func reportsDir() string {
-	d := reports.Dir()
-	if !filepath.IsAbs(d) {
-		d = filepath.Join("..", d)
-	}
-	return sim.Abs(d)
-}
 
 // testOptions runs the reference agent and keeps the reports of failed
 // runs, or of every run with SYNCSIM_KEEP_REPORTS=1.
 func testOptions() Options {
-	return Options{Reports: reportsDir(), KeepPassing: reports.KeepEvery()}
+	return Options{Reports: reportsDir, KeepPassing: reports.KeepEvery()}
 }
 
 func TestCatalogueDecodes(t *testing.T) {

@@ -20,10 +20,10 @@ type Cluster struct {
 }
 
 // StartCluster starts an in-process cluster of the given size and waits
-// until it serves.
+// until it serves. The process must have called Init.
 func StartCluster(members int) (*Cluster, error) {
-	if err := setupProcess(); err != nil {
-		return nil, fmt.Errorf("prepare the etcd test framework: %w", err)
+	if err := checkInit(); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "syncsim-cluster-")
 	if err != nil {

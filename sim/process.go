@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -17,61 +16,93 @@ import (
 	"go.etcd.io/etcd/tests/v3/framework/integration"
 )
 
-// startDir is the working directory the process started in. The etcd test
-// framework moves the process into a scratch directory for good (its members
-// listen on unix sockets named relative to the working directory), so paths a
-// user gives are resolved against startDir with Abs.
-var startDir, _ = os.Getwd()
-
-// Abs resolves path against the directory the process started in.
-func Abs(path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(startDir, path)
+// framework is what Init set up: the framework's test context, entered once
+// for the whole process, and the scratch directory it moved the process into.
+type framework struct {
+	dir string
+	t   *tb
 }
 
 var (
-	setupOnce sync.Once
-	setupErr  error
+	frameworkMu sync.Mutex
+	entered     *framework // nil outside Init ... Close
 )
 
-// setupProcess prepares the framework once per process: outside `go test`
-// the testing flags must exist and be parsed, and the framework's test
-// context is entered once, for the life of the process.
-func setupProcess() error {
-	setupOnce.Do(func() {
-		if !flag.Parsed() {
-			testing.Init()
-			if err := flag.CommandLine.Parse(nil); err != nil {
-				setupErr = err
-				return
-			}
-		}
-		dir, err := os.MkdirTemp("", "syncsim-")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		tb := newTB("syncsim", dir, io.Discard)
-		setupErr = tb.do(func() { integration.BeforeTestExternal(tb) })
-		// The framework turns on etcd's self-verification (ETCD_VERIFY=all),
-		// which captures a stack trace on every backend write: half the CPU
-		// of a run, spent checking etcd rather than the agent under test.
-		verify.DisableVerifications()
-	})
-	return setupErr
+// Init prepares the process for in-process etcd clusters; call it once, first
+// thing in main or TestMain, before StartCluster. It owns the etcd test
+// framework's process-wide effects: outside go test it registers and parses
+// the testing flags the framework reads, it enters the framework's test
+// context, which moves the process into a scratch directory for good (the
+// members listen on unix sockets named relative to the working directory),
+// and it turns off etcd's self-verification. Resolve every path a user gave
+// before calling it. Calling it again does nothing.
+func Init() error {
+	frameworkMu.Lock()
+	defer frameworkMu.Unlock()
+	if entered != nil {
+		return nil
+	}
+	if err := parseTestFlags(); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "syncsim-")
+	if err != nil {
+		return err
+	}
+	f := &framework{dir: dir, t: newTB("syncsim", dir, io.Discard)}
+	if err := f.t.do(func() { integration.BeforeTestExternal(f.t) }); err != nil {
+		f.close()
+		return fmt.Errorf("enter the etcd test framework: %w", err)
+	}
+	// The framework turns on etcd's self-verification (ETCD_VERIFY=all),
+	// which captures a stack trace on every backend write: half the CPU
+	// of a run, spent checking etcd rather than the agent under test.
+	verify.DisableVerifications()
+	entered = f
+	return nil
 }
 
-// WorkDir enters the framework's test context, if no cluster has yet, and
-// returns the working directory it moved the process into. Anything that
-// resolves paths relative to the working directory (rapid's failure files,
-// for one) sees this directory, not the one the process started in.
-func WorkDir() (string, error) {
-	if err := setupProcess(); err != nil {
-		return "", err
+// parseTestFlags makes the testing flags exist and be parsed, as the
+// framework asks testing.Short. A test binary parses its own command line
+// (TestMain may call Init before m.Run does); any other program parses none.
+func parseTestFlags() error {
+	if flag.Parsed() {
+		return nil
 	}
-	return os.Getwd()
+	testing.Init()
+	var args []string
+	if testing.Testing() {
+		args = os.Args[1:]
+	}
+	return flag.CommandLine.Parse(args)
+}
+
+// Close undoes Init at the end of main or TestMain, once every cluster is
+// closed: it leaves the framework's test context, which moves the process
+// back to the directory it started in and restores etcd's verification, and
+// removes the scratch directory. Without Init it does nothing.
+func Close() {
+	frameworkMu.Lock()
+	defer frameworkMu.Unlock()
+	if entered != nil {
+		entered.close()
+		entered = nil
+	}
+}
+
+func (f *framework) close() {
+	f.t.close()
+	os.RemoveAll(f.dir)
+}
+
+// checkInit fails unless Init ran: StartCluster needs its working directory.
+func checkInit() error {
+	frameworkMu.Lock()
+	defer frameworkMu.Unlock()
+	if entered == nil {
+		return errors.New("the etcd test framework is not set up: call sim.Init first, in main or TestMain")
+	}
+	return nil
 }
 
 // tb is the testutil.TB the framework needs, for use outside a test: logs go

@@ -2,7 +2,11 @@
 // or between the arguments, as users write them ("replay DIR --attempts 10").
 package cliflag
 
-import "flag"
+import (
+	"errors"
+	"flag"
+	"path/filepath"
+)
 
 // Parse parses args with fs and returns the arguments that are not flags,
 // in order. "--" ends the flags as usual.
@@ -22,4 +26,45 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// PathVar defines a flag naming a file or directory, stored in p as an
+// absolute path: its default and any value given are resolved against the
+// working directory as they are set, so the path keeps naming the same place
+// after the process moves (sim.Init does).
+func PathVar(fs *flag.FlagSet, p *string, name, value, usage string) {
+	*p = abs(value)
+	fs.Var((*absPath)(p), name, usage)
+}
+
+// Path is PathVar that returns where it stores the path.
+func Path(fs *flag.FlagSet, name, value, usage string) *string {
+	p := new(string)
+	PathVar(fs, p, name, value, usage)
+	return p
+}
+
+// absPath is a flag.Value that makes the path it is set to absolute.
+type absPath string
+
+func (a *absPath) String() string { return string(*a) }
+
+func (a *absPath) Set(path string) error {
+	if path == "" {
+		return errors.New("empty path")
+	}
+	*a = absPath(abs(path))
+	return nil
+}
+
+// abs is path made absolute, or path itself when the working directory is
+// unknown (it then fails where it is used, with its name).
+func abs(path string) string {
+	if path == "" {
+		return path
+	}
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
 }

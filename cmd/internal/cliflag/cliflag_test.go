@@ -3,6 +3,8 @@ package cliflag
 import (
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -30,5 +32,28 @@ func TestParse(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	if _, err := Parse(fs, []string{"a", "--bogus"}); err == nil {
 		t.Error("an unknown flag after an argument was accepted")
+	}
+}
+
+// TestPathIsAbsoluteAsParsed: a path flag, and its default, name the same
+// place after the process changes directory.
+func TestPathIsAbsoluteAsParsed(t *testing.T) {
+	start, _ := os.Getwd()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	out := Path(fs, "out", "reports", "")
+	in := Path(fs, "in", "reports", "")
+	if _, err := Parse(fs, []string{"--in", "some/file.json"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if want := filepath.Join(start, "reports"); *out != want {
+		t.Errorf("default: %q, want %q", *out, want)
+	}
+	if want := filepath.Join(start, "some", "file.json"); *in != want {
+		t.Errorf("given: %q, want %q", *in, want)
+	}
+	fs.SetOutput(io.Discard)
+	if _, err := Parse(fs, []string{"--in="}); err == nil {
+		t.Error("an empty path was accepted")
 	}
 }
