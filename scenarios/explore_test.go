@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,24 +13,23 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/syncsim/syncsim/model"
-	"github.com/syncsim/syncsim/sim"
 )
 
 // exploreChecks is how many drawn scenarios TestExplore runs unless
-// -rapid.checks or RAPID_CHECKS says otherwise: each runs for seconds
-// on a real cluster, so CI runs a few (and every saved failure first);
-// `make explore` and `syncsim explore` run campaigns.
+// -rapid.checks or RAPID_CHECKS says otherwise: each runs for seconds on a
+// real cluster, so CI runs a few (what exploration once caught runs in
+// TestRegressions); `make explore` and `syncsim explore` run campaigns.
 const exploreChecks = 3
 
 // TestExplore runs scenarios that rapid draws against the reference agent,
-// which must keep every property in each. A failure is shrunk by rapid and
-// saved under testdata/rapid/TestExplore, and every later run replays the
-// saved failures before drawing new scenarios: commit them.
+// which must keep every property in each. rapid writes no failure files:
+// a failure prints the scenario rapid shrank it to, as JSON to save under
+// testdata/regressions, which TestRegressions runs from then on.
 func TestExplore(t *testing.T) {
 	if !userChecks() {
 		setFlag(t, "rapid.checks", strconv.Itoa(exploreChecks))
 	}
-	keepFailFilesHere(t)
+	setFlag(t, "rapid.nofailfile", "true")
 	gen := Space{}.Generator()
 	rapid.Check(t, func(rt *rapid.T) {
 		sc := gen.Draw(rt, "scenario")
@@ -44,32 +44,20 @@ func TestExplore(t *testing.T) {
 			rt.Skipf("undecided: %s (report %s)", out.Verdict.First().Summary, out.Report)
 		}
 		if out.Verdict.Status != model.Pass {
-			rt.Fatalf("%s\n%s\nreport: %s", out.Verdict, out.Verdict.First().Summary, out.Report)
+			rt.Fatalf("%s\n%s\nreport: %s\n%s", out.Verdict, out.Verdict.First().Summary, out.Report, asRegression(sc, out))
 		}
 	})
 }
 
-// keepFailFilesHere makes rapid's failure files land in this package's
-// testdata: rapid names them relative to the working directory, which the
-// etcd test framework moves into a scratch directory, so a link there
-// points back here.
-func keepFailFilesHere(t *testing.T) {
-	t.Helper()
-	here := sim.Abs("testdata")
-	if err := os.MkdirAll(here, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	work, err := sim.WorkDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(work, "testdata")
-	if target, err := os.Readlink(link); err == nil && target == here {
-		return
-	}
-	if err := os.Symlink(here, link); err != nil {
-		t.Fatalf("link rapid's failure files to %s: %v", here, err)
-	}
+// asRegression is what to do with a drawn scenario that failed: the file
+// to save, named and described after the failure.
+func asRegression(sc *Scenario, out *Outcome) string {
+	reg := *sc
+	reg.Name = "NAME"
+	first := out.Verdict.First()
+	reg.Description = fmt.Sprintf("Regression: exploration caught %s failing here: %q. The reference agent must pass it.", first.Property, first.Summary)
+	return fmt.Sprintf("keep it: save this as %s, with NAME (here and in the file name) saying what it caught:\n%s",
+		filepath.Join(regressionsDir, "NAME.json"), reg.Encode())
 }
 
 // userChecks reports whether the command line or the environment chose the

@@ -1,0 +1,45 @@
+package scenarios
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syncsim/syncsim/model"
+)
+
+// TestRegressions runs every scenario under testdata/regressions against
+// the reference agent, which must pass each. A regression is a timeline on
+// which a bug was once caught, kept as a scenario file named after it, with
+// the failure it caught in its description.
+func TestRegressions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(regressionsDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no regression scenarios in %s", regressionsDir)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Name != name || sc.Description == "" {
+				t.Fatalf("%s: name %q, description %q; a regression is named after its file and says what it caught", file, sc.Name, sc.Description)
+			}
+			out, err := Run(context.Background(), sc, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Verdict.Status != model.Pass {
+				t.Fatalf("%s\n%s\nreport: %s", out.Verdict, out.Verdict.First().Summary, out.Report)
+			}
+			assertExercised(t, sc, out.History)
+		})
+	}
+}
