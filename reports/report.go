@@ -229,7 +229,9 @@ func render(r Run) (map[string][]byte, error) {
 		files["timeline.svg"] = Timeline(r.History, r.Verdict, false, "")
 	}
 	sum := summarize(r, intervals)
-	sum.Files = append(slices.Sorted(maps.Keys(files)), "summary.json", "summary.md")
+	sum.Files = slices.Sorted(maps.Keys(files))
+	sum.Files = append(sum.Files, "summary.json", "summary.md")
+	slices.Sort(sum.Files)
 	summary, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return nil, err
