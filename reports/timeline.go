@@ -103,15 +103,8 @@ func Timeline(h model.History, v model.Verdict, focus bool, note string) []byte 
 			drawViolation(&b, m, rows, x, top, rowH)
 		}
 	}
-	if len(marks) > 0 {
-		text := fmt.Sprintf("violation 1 of %d: %s", len(marks), marks[0].Text)
-		if viol != nil {
-			text = "violation: " + viol.Text
-			if len(marks) > 1 {
-				text = fmt.Sprintf("%d violations; the first counted: %s", len(marks), viol.Text)
-			}
-		}
-		fmt.Fprintf(&b, `<text x="4" y="%d" fill="red">%s</text>`+"\n", height-10, html.EscapeString(truncate(text, 190)))
+	if caption := violationCaption(marks, viol); caption != "" {
+		fmt.Fprintf(&b, `<text x="4" y="%d" fill="red">%s</text>`+"\n", height-10, html.EscapeString(truncate(caption, 190)))
 	}
 	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#666">bars: a worker's tenure · shaded: a fault (hover for what and when) · red: a violation, numbered as in summary.md</text>`+"\n", height-26)
 	b.WriteString("</svg>\n")
@@ -182,4 +175,18 @@ func drawViolation(b *strings.Builder, m mark, rows []row, x func(int64) float64
 		}
 	}
 	fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="red" font-weight="bold">%d</text></g>`+"\n", vx+1, top+9, m.n)
+}
+
+// violationCaption says how many violations there are, and the first
+// counted one (or the first of all).
+func violationCaption(marks []mark, counted *model.Violation) string {
+	switch {
+	case len(marks) == 0:
+		return ""
+	case counted == nil:
+		return fmt.Sprintf("violation 1 of %d: %s", len(marks), marks[0].Text)
+	case len(marks) == 1:
+		return "violation: " + counted.Text
+	}
+	return fmt.Sprintf("%d violations; the first counted: %s", len(marks), counted.Text)
 }
