@@ -39,48 +39,56 @@ type Ref struct {
 
 // ParseTarget checks that t names something of the given kind.
 func ParseTarget(kind TargetKind, t Target) (Ref, error) {
-	s := string(t)
-	number := func(format string, build func(int) string) (int, bool) {
-		var n int
-		_, err := fmt.Sscanf(s, format, &n)
-		return n, err == nil && build(n) == s
+	if int(kind) >= len(parsers) {
+		return Ref{}, fmt.Errorf("unknown target kind %d", kind)
 	}
-	switch kind {
-	case NoTarget:
+	return parsers[kind](string(t))
+}
+
+// parsers read a target of each kind.
+var parsers = [...]func(s string) (Ref, error){
+	NoTarget: func(s string) (Ref, error) {
 		if s == "" {
 			return Ref{}, nil
 		}
 		return Ref{}, fmt.Errorf("this fault takes no target, got %q", s)
-	case AgentTarget:
-		switch s {
-		case LeaderAgent, AnyAgent:
+	},
+	AgentTarget: func(s string) (Ref, error) {
+		if s == LeaderAgent || s == AnyAgent {
 			return Ref{Role: s}, nil
 		}
-		if rest, ok := strings.CutPrefix(s, OwnerOf+" "); ok {
-			s = rest
-			if n, ok := number("sync-%d", SyncName); ok && n > 0 {
+		if sync, ok := strings.CutPrefix(s, OwnerOf+" "); ok {
+			if n, ok := number(sync, "sync-%d", SyncName); ok && n > 0 {
 				return Ref{Role: OwnerOf, N: n}, nil
 			}
-		} else if n, ok := number("agent-%d", AgentName); ok && n > 0 {
+		} else if n, ok := number(s, "agent-%d", AgentName); ok && n > 0 {
 			return Ref{N: n}, nil
 		}
-		return Ref{}, fmt.Errorf("target %q is not an agent: write \"agent-N\", \"owner of sync-N\", %q or %q", t, LeaderAgent, AnyAgent)
-	case MemberTarget:
-		switch s {
-		case EtcdLeader, EtcdFollower, AnyMember:
+		return Ref{}, fmt.Errorf("target %q is not an agent: write \"agent-N\", \"owner of sync-N\", %q or %q", s, LeaderAgent, AnyAgent)
+	},
+	MemberTarget: func(s string) (Ref, error) {
+		if s == EtcdLeader || s == EtcdFollower || s == AnyMember {
 			return Ref{Role: s}, nil
 		}
-		if n, ok := number("m%d", MemberName); ok && n >= 0 {
+		if n, ok := number(s, "m%d", MemberName); ok && n >= 0 {
 			return Ref{N: n}, nil
 		}
-		return Ref{}, fmt.Errorf("target %q is not an etcd member: write \"mN\" (from m0), %q, %q or %q", t, EtcdLeader, EtcdFollower, AnyMember)
-	case SyncTarget:
-		if n, ok := number("sync-%d", SyncName); ok && n > 0 {
+		return Ref{}, fmt.Errorf("target %q is not an etcd member: write \"mN\" (from m0), %q, %q or %q", s, EtcdLeader, EtcdFollower, AnyMember)
+	},
+	SyncTarget: func(s string) (Ref, error) {
+		if n, ok := number(s, "sync-%d", SyncName); ok && n > 0 {
 			return Ref{N: n}, nil
 		}
-		return Ref{}, fmt.Errorf("target %q is not a sync: write \"sync-N\"", t)
-	}
-	return Ref{}, fmt.Errorf("unknown target kind %d", kind)
+		return Ref{}, fmt.Errorf("target %q is not a sync: write \"sync-N\"", s)
+	},
+}
+
+// number reads the number in s, written as format; ok only if build writes
+// it back the same ("agent-01" is not agent-1).
+func number(s, format string, build func(int) string) (int, bool) {
+	var n int
+	_, err := fmt.Sscanf(s, format, &n)
+	return n, err == nil && build(n) == s
 }
 
 // MemberName names the i-th etcd member, counting from 0 as the framework does.
