@@ -300,7 +300,7 @@ func markdown(r Run, s Summary) string {
 	fmt.Fprintf(&b, "Handovers (old owner released): %s. Failovers (old owner crashed or fenced itself): %s.\n", s.Handover, s.Failover)
 	var faults []string
 	for _, e := range r.History.Events {
-		if e.Kind == model.FaultStart || e.Kind == model.Skipped {
+		if e.Kind == model.FaultStart || e.Kind == model.Skipped || e.Kind == model.NotApplied {
 			faults = append(faults, fmt.Sprintf("- %.3f s: %s %s %s", float64(e.Time)/1e9, e.Kind, e.Target, e.Detail))
 		}
 	}

@@ -29,6 +29,7 @@ func threeOwners() Run {
 		{Time: 3.5e9, Kind: model.FaultEnd, Fault: "isolate", Target: "agent-1"},
 		{Time: 4e9, Kind: model.WorkExit, Agent: "agent-2", Sync: "sync-1", Worker: 2},
 		{Time: 5e9, Kind: model.WorkExit, Agent: "agent-3", Sync: "sync-1", Worker: 3},
+		{Time: 5.5e9, Kind: model.NotApplied, Fault: "stop", Target: "owner of sync-2", Detail: "step 2 (stop owner of sync-2): no running agent works on sync-2"},
 	}}
 	opts := model.Options{Expect: []model.Property{model.ExclusiveWork}, LeaseTTL: 2 * time.Second}
 	return Run{Name: "three-owners", Scenario: []byte(`{"name":"three-owners","expect":["P1"],"lease_ttl":"2s"}` + "\n"), History: h,

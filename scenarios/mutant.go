@@ -220,6 +220,10 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, s
 	cmd := exec.CommandContext(runCtx, bin, p.args...)
 	stderr := &tail{max: stderrKept}
 	cmd.Stderr, cmd.WaitDelay = stderr, 10*time.Second
+	// Interrupted, not killed: the child then removes the scratch
+	// directory its etcd framework made (sim.Close); WaitDelay kills it
+	// if it does not exit in time.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
