@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -176,13 +177,13 @@ func (s Step) MembersDown(members int) int {
 
 // MostMembersDown is the largest number of members a timeline takes out of
 // the quorum at once, and when. A fault without "for" lasts until the
-// timeline ends; at equal times heals come first, so a fault that starts
-// as another ends does not overlap it (the executor heals them first too).
+// timeline ends, after every step has started (the executor heals it last),
+// so it overlaps every later fault and every other open one. At equal times
+// heals come first, so a fault that starts as another ends does not overlap
+// it (the executor heals them first too). A split counts its minority, so a
+// split and another member fault add up as the members they take.
 func MostMembersDown(members int, steps []Step) (int, time.Duration) {
-	var end time.Duration
-	for _, s := range steps {
-		end = max(end, s.At.Std()+s.For.Std())
-	}
+	const timelineEnd = time.Duration(math.MaxInt64)
 	type change struct {
 		at    time.Duration
 		delta int
@@ -190,7 +191,7 @@ func MostMembersDown(members int, steps []Step) (int, time.Duration) {
 	var changes []change
 	for _, s := range steps {
 		if n := s.MembersDown(members); n > 0 {
-			until := end
+			until := timelineEnd
 			if s.For > 0 {
 				until = s.At.Std() + s.For.Std()
 			}
