@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/sim"
@@ -39,11 +40,24 @@ type Scenario struct {
 	Steps           []sim.Step `json:"steps"`
 }
 
-// Limits on the world a scenario may ask for.
+// Limits on the world a scenario may ask for; docs/limits.md says why.
 const (
 	maxMembers = 7
 	maxAgents  = 100
 	maxSyncs   = 100000
+	// maxName leaves room in a report directory's name (a 19-character
+	// time prefix, a "-shrunk" or "-2" suffix) well under 255 bytes.
+	maxName = 100
+)
+
+// Bounds on the durations of a scenario: what a run can mean. A timeline
+// longer than an hour is no test anyone waits for, and with each bounded
+// "at" + "for" cannot overflow.
+const (
+	maxAt       = time.Hour
+	maxFor      = time.Hour
+	maxQuiet    = 10 * time.Minute
+	maxLeaseTTL = time.Minute
 )
 
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -124,9 +138,37 @@ func (sc *Scenario) Validate() error {
 	case sc.Version > Version:
 		bad(`"version" %d is newer than this syncsim reads (up to %d)`, sc.Version, Version)
 	}
-	if !validName.MatchString(sc.Name) {
+	switch {
+	case utf8.RuneCountInString(sc.Name) > maxName:
+		bad(`"name" is %d characters long; at most %d (it names the report directory)`, utf8.RuneCountInString(sc.Name), maxName)
+	case !validName.MatchString(sc.Name):
 		bad(`"name" %q must be lower-case letters, digits and dashes`, sc.Name)
 	}
+	sc.validateWorld(bad)
+	for _, p := range sc.Expect {
+		if !slices.Contains(model.Expectable, p) {
+			bad(`"expect" names %q; known properties are %v`, p, model.Expectable)
+		}
+	}
+	sc.validateSteps(bad)
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid scenario %q:\n  %s", shortName(sc.Name), strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// shortName is the scenario's name cut to maxName characters, for error
+// messages about a name that may be too long.
+func shortName(name string) string {
+	if r := []rune(name); len(r) > maxName {
+		return string(r[:maxName]) + "…"
+	}
+	return name
+}
+
+// validateWorld checks the setup: sizes within the limits and durations
+// within their bounds.
+func (sc *Scenario) validateWorld(bad func(string, ...any)) {
 	if sc.Members < 1 || sc.Members > maxMembers {
 		bad(`"members" is %d; it must be 1 to %d`, sc.Members, maxMembers)
 	}
@@ -137,22 +179,15 @@ func (sc *Scenario) Validate() error {
 		bad(`"syncs" is %d; it must be 1 to %d`, sc.Syncs, maxSyncs)
 	}
 	ttl := sc.LeaseTTL.Std()
-	if ttl < time.Second || ttl%time.Second != 0 {
-		bad(`"lease_ttl" is %v; etcd grants whole seconds, at least "1s"`, ttl)
+	if ttl < time.Second || ttl > maxLeaseTTL || ttl%time.Second != 0 {
+		bad(`"lease_ttl" is %v; etcd grants whole seconds, "1s" to %q`, ttl, sim.Duration(maxLeaseTTL))
 	}
 	if m := sc.SafetyMargin.Std(); m <= 0 || m >= ttl*2/3 {
 		bad(`"safety_margin" is %v; it must be above 0 and below two thirds of "lease_ttl"`, m)
 	}
-	for _, p := range sc.Expect {
-		if !slices.Contains(model.Expectable, p) {
-			bad(`"expect" names %q; known properties are %v`, p, model.Expectable)
-		}
+	if q := sc.Quiet.Std(); q > maxQuiet {
+		bad(`"quiet" is %v; at most %q`, q, sim.Duration(maxQuiet))
 	}
-	sc.validateSteps(bad)
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid scenario %q:\n  %s", sc.Name, strings.Join(errs, "\n  "))
-	}
-	return nil
 }
 
 // validateSteps checks each step against the world and the timeline as a
@@ -167,7 +202,7 @@ func (sc *Scenario) validateSteps(bad func(string, ...any)) {
 			bad(`"steps"[%d]: "fault" %q is unknown; known faults are %s`, i, s.Fault, knownFaults())
 			continue
 		}
-		problems := sim.CheckStep(fp, s, sc.Setup)
+		problems := append(stepDurations(s), sim.CheckStep(fp, s, sc.Setup)...)
 		if p := sc.checkTarget(fp, s, agents, syncs); p != "" {
 			problems = append([]string{p}, problems...)
 		}
@@ -178,6 +213,18 @@ func (sc *Scenario) validateSteps(bad func(string, ...any)) {
 	if lost := sim.QuorumLost(sc.Members, sc.Steps); lost != "" && !sc.AllowQuorumLoss {
 		bad(`"steps": %s; set "allow_quorum_loss" if that is the point`, lost)
 	}
+}
+
+// stepDurations lists a step's "at" or "for" beyond its bound.
+func stepDurations(s sim.Step) []string {
+	var bad []string
+	if s.At.Std() > maxAt {
+		bad = append(bad, fmt.Sprintf(`"at" is %v; at most %q`, s.At, sim.Duration(maxAt)))
+	}
+	if s.For.Std() > maxFor {
+		bad = append(bad, fmt.Sprintf(`"for" is %v; at most %q`, s.For, sim.Duration(maxFor)))
+	}
+	return bad
 }
 
 // reach is how many agents and syncs the timeline may name, counting joins

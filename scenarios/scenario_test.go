@@ -50,6 +50,18 @@ func TestDecodeRejects(t *testing.T) {
 		{"quorum loss", `{"at": "1s", "fault": "isolate", "target": "owner of sync-2", "for": "2s"}`,
 			`{"at": "1s", "fault": "member-crash", "target": "m0"}, {"at": "2s", "fault": "member-pause", "target": "etcd leader", "for": "1s"}`,
 			`"steps": 2 of 3 members are down at 2s, a majority; set "allow_quorum_loss" if that is the point`},
+		{"two open member crashes at once", `{"at": "1s", "fault": "isolate", "target": "owner of sync-2", "for": "2s"}`,
+			`{"at": "1s", "fault": "member-crash", "target": "m0"}, {"at": "1s", "fault": "member-crash", "target": "m1"}`,
+			`"steps": 2 of 3 members are down at 1s, a majority`},
+		{"a split and a member crash", `{"at": "1s", "fault": "isolate", "target": "owner of sync-2", "for": "2s"}`,
+			`{"at": "1s", "fault": "split", "target": "m0", "for": "2s"}, {"at": "2s", "fault": "member-crash", "target": "m2", "for": "1s"}`,
+			`"steps": 2 of 3 members are down at 2s, a majority`},
+		{"at beyond an hour", `"at": "1s"`, `"at": "100000h"`, `"steps"[0] (isolate): "at" is 100000h0m0s; at most "1h0m0s"`},
+		{"for beyond an hour", `"for": "2s"`, `"for": "2562047h"`, `"steps"[0] (isolate): "for" is 2562047h0m0s; at most "1h0m0s"`},
+		{"quiet beyond ten minutes", `"quiet": "1s"`, `"quiet": "1000h"`, `"quiet" is 1000h0m0s; at most "10m0s"`},
+		{"TTL beyond a minute", `"lease_ttl": "1s"`, `"lease_ttl": "2m"`, `"lease_ttl" is 2m0s; etcd grants whole seconds, "1s" to "1m0s"`},
+		{"latency beyond the TTL", `"fault": "isolate"`, `"fault": "delay", "latency": "1500ms"`, `"latency" 1.5s exceeds "lease_ttl" 1s`},
+		{"long name", `"name": "x"`, `"name": "` + strings.Repeat("x", 300) + `"`, `"name" is 300 characters long; at most 100 (it names the report directory)`},
 		{"syntax", `"members": 3,`, `"members": 3`, `line 3`},
 		{"trailing data", "\n}", "\n}{}", `unexpected data after the scenario object`},
 	}
@@ -66,5 +78,15 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("error %q does not say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLongNameNotEchoed: an error about a name too long quotes at most
+// a hundred characters of it (maxName).
+func TestLongNameNotEchoed(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	_, err := Decode([]byte(strings.Replace(good, `"name": "x"`, `"name": "`+long+`"`, 1)))
+	if err == nil || strings.Contains(err.Error(), long[:101]) {
+		t.Fatalf("error echoes the whole name: %.300v", err)
 	}
 }
