@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/syncsim/syncsim/agent/layout"
 )
 
 // Syncer performs one sync. Production users implement it with their real
@@ -97,15 +98,16 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
+// Validate reports whether the ID and the timings can work, before anything
+// connects; Run checks them too, and that Client and Syncer are set.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
-	if c.Client == nil {
-		return c, errors.New("agent: Config.Client is required")
-	}
-	if c.ID == "" || strings.Contains(c.ID, "/") {
-		return c, fmt.Errorf("agent: Config.ID %q must be non-empty and contain no '/'", c.ID)
-	}
-	if c.Syncer == nil {
-		return c, errors.New("agent: Config.Syncer is required")
+	if err := layout.ValidName("agent id", c.ID); err != nil {
+		return c, fmt.Errorf("agent: Config.ID: %w", err)
 	}
 	c.Prefix = withSlash(cmp.Or(c.Prefix, DefaultPrefix))
 	if c.LeaseTTL <= 0 {
@@ -143,6 +145,12 @@ func (c Config) withDefaults() (Config, error) {
 // with a new lease. It returns nil after a graceful stop, or an error wrapping
 // ErrDuplicateID or ErrWorkerStuck.
 func Run(ctx context.Context, cfg Config) error {
+	if cfg.Client == nil {
+		return errors.New("agent: Config.Client is required")
+	}
+	if cfg.Syncer == nil {
+		return errors.New("agent: Config.Syncer is required")
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/syncsim/syncsim/agent/layout"
 )
 
 // ValidDefinition reports whether a sync definition is a JSON object, the
@@ -30,10 +32,11 @@ type SyncStatus struct {
 }
 
 // AddSync creates or replaces a sync definition under prefix, as an operator
-// would. A replaced definition restarts the sync's worker.
+// would. A replaced definition restarts the sync's worker. The name must pass
+// layout.ValidName.
 func AddSync(ctx context.Context, c *clientv3.Client, prefix, name, definition string) error {
-	if name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("sync name %q must be non-empty and contain no '/'", name)
+	if err := layout.ValidName("sync name", name); err != nil {
+		return err
 	}
 	if err := ValidDefinition([]byte(definition)); err != nil {
 		return err

@@ -6,7 +6,12 @@
 // harness.
 package layout
 
-import "strings"
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
 
 // The directories below the prefix.
 const (
@@ -48,3 +53,27 @@ func (p Prefixed) Key(dir, name string) string { return string(p) + Key(dir, nam
 
 // Name is the last element of key, a key in dir below the prefix.
 func (p Prefixed) Name(dir, key string) string { return strings.TrimPrefix(key, p.Dir(dir)) }
+
+// NamePattern is what every sync name and agent id must match. Names appear
+// in keys, logs and operator tables, so they hold no '/', no spaces and no
+// control characters, and are short enough to print.
+const NamePattern = `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`
+
+// MaxNameLen is the longest name NamePattern allows.
+const MaxNameLen = 128
+
+var namePattern = regexp.MustCompile(NamePattern)
+
+// ValidName reports whether s may be used as a name of the given kind
+// ("sync name", "agent id"); the error quotes s, shortened if long.
+func ValidName(kind, s string) error {
+	if namePattern.MatchString(s) {
+		return nil
+	}
+	shown := s
+	if len(shown) > 40 {
+		shown = strings.ToValidUTF8(shown[:40], "") + "…"
+	}
+	return fmt.Errorf("%s %s (%d bytes) is not allowed: use 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
+		kind, strconv.QuoteToASCII(shown), len(s), MaxNameLen)
+}

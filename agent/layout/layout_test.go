@@ -1,6 +1,9 @@
 package layout
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKeysRoundTrip(t *testing.T) {
 	for _, dir := range Dirs {
@@ -16,5 +19,23 @@ func TestKeysRoundTrip(t *testing.T) {
 	}
 	if d, n := Split("stray"); d != "" || n != "stray" {
 		t.Errorf("a key outside every directory splits into %q, %q", d, n)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"a", "sync-1", "agent-100", "host.example.com", "A_b-9", strings.Repeat("x", MaxNameLen)} {
+		if err := ValidName("sync name", ok); err != nil {
+			t.Errorf("ValidName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a/b", "nl\nsync", "tab\tsync", "esc\x1b[2J", "sp ace", "-dash", ".hidden", "naïve", strings.Repeat("x", MaxNameLen+1), strings.Repeat("x", 10000)} {
+		err := ValidName("sync name", bad)
+		if err == nil {
+			t.Errorf("ValidName(%q) = nil, want an error", bad)
+			continue
+		}
+		if msg := err.Error(); len(msg) > 200 || strings.ContainsAny(msg, "\n\t\x1b") || !strings.HasPrefix(msg, "sync name ") {
+			t.Errorf("ValidName(%.50q): error %q is not one short, printable line naming the kind", bad, msg)
+		}
 	}
 }
