@@ -4,13 +4,17 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -21,8 +25,8 @@ import (
 // optional user name and password.
 type ClientConfig struct {
 	Endpoints []string
-	// CACert verifies the servers; Cert and Key identify this client. TLS
-	// is on when any of them is set.
+	// CACert verifies the servers; Cert and Key identify this client. Any
+	// of them makes TLS mandatory: an http:// endpoint is then an error.
 	CACert, Cert, Key  string
 	Username, Password string
 	// DialTimeout bounds the first connection; default 5s.
@@ -35,7 +39,14 @@ var (
 	// ErrUnreachable reports that no endpoint answered in time; trying
 	// again later may succeed.
 	ErrUnreachable = errors.New("etcd unreachable")
+	// ErrTLSHandshake reports that an endpoint accepted a connection but
+	// not the TLS handshake: a wrong CA or client certificate, or a server
+	// that does not speak TLS.
+	ErrTLSHandshake = errors.New("TLS handshake with etcd failed")
 )
+
+// maxPEMFile bounds a certificate or key file; real ones are a few KB.
+const maxPEMFile = 1 << 20
 
 // NewClient connects to etcd. With a user name it authenticates at once,
 // so wrong credentials are an error here (wrapping ErrCredentials) rather
@@ -44,28 +55,26 @@ func NewClient(cfg ClientConfig) (*clientv3.Client, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("no etcd endpoints given")
 	}
-	if (cfg.Cert == "") != (cfg.Key == "") {
-		return nil, errors.New("a client certificate needs both a certificate file and a key file")
+	tlsConfig, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
 	}
-	var tlsConfig *tls.Config
-	if cfg.CACert != "" || cfg.Cert != "" {
-		info := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
-		var err error
-		if tlsConfig, err = info.ClientConfig(); err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
-		}
-	}
+	dial := cmp.Or(cfg.DialTimeout, 5*time.Second)
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.Endpoints,
 		TLS:         tlsConfig,
 		Username:    cfg.Username,
 		Password:    cfg.Password,
-		DialTimeout: cmp.Or(cfg.DialTimeout, 5*time.Second),
+		DialTimeout: dial,
 		Logger:      zap.NewNop(),
 	})
-	dial := cmp.Or(cfg.DialTimeout, 5*time.Second)
 	where := strings.Join(cfg.Endpoints, ",")
 	unreachable := func(err error) error {
+		if tlsConfig != nil {
+			if herr := handshakeError(cfg.Endpoints, tlsConfig, dial); herr != nil {
+				return herr
+			}
+		}
 		return fmt.Errorf("%w: no answer from %s within %v (is it running, and are the TLS settings right?): %v", ErrUnreachable, where, dial, err)
 	}
 	switch {
@@ -85,4 +94,131 @@ func NewClient(cfg ClientConfig) (*clientv3.Client, error) {
 		return nil, unreachable(err)
 	}
 	return c, nil
+}
+
+// tlsConfig is nil when no TLS file was given. Otherwise every endpoint must
+// use TLS (etcd's client silently drops TLS for http:// endpoints), and
+// every file must hold what it is named for.
+func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
+	if cfg.CACert == "" && cfg.Cert == "" && cfg.Key == "" {
+		return nil, nil
+	}
+	if (cfg.Cert == "") != (cfg.Key == "") {
+		return nil, errors.New("a client certificate needs both a certificate file and a key file")
+	}
+	for _, ep := range cfg.Endpoints {
+		if u, err := url.Parse(ep); err == nil && u.Scheme == "http" {
+			return nil, fmt.Errorf("endpoint %q is plaintext http://, but TLS was asked for (%s): write https:// or leave the scheme out", ep, cfg.tlsFiles())
+		}
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CACert != "" {
+		pem, err := readPEMFile("CA certificate", cfg.CACert)
+		if err != nil {
+			return nil, err
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS: CA certificate file %s holds no PEM certificate", cfg.CACert)
+		}
+	}
+	if cfg.Cert != "" {
+		pair, err := readKeyPair(cfg.Cert, cfg.Key)
+		if err != nil {
+			return nil, err
+		}
+		conf.Certificates = []tls.Certificate{pair}
+	}
+	return conf, nil
+}
+
+// tlsFiles names the TLS files given, for errors.
+func (cfg ClientConfig) tlsFiles() string {
+	var files []string
+	for _, f := range []struct{ what, path string }{{"CA certificate", cfg.CACert}, {"client certificate", cfg.Cert}, {"client key", cfg.Key}} {
+		if f.path != "" {
+			files = append(files, f.what+" "+f.path)
+		}
+	}
+	return strings.Join(files, ", ")
+}
+
+func readKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := readPEMFile("client certificate", certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := readPEMFile("client key", keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	pair, err := tls.X509KeyPair(cert, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("TLS: client certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	return pair, nil
+}
+
+// readPEMFile reads a regular file of at most maxPEMFile bytes, so a FIFO or
+// a device given by mistake is an error, not a hang.
+func readPEMFile(what, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %s file: %w", what, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("TLS: %s file %s is not a regular file", what, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err == nil && len(data) > maxPEMFile {
+		err = fmt.Errorf("larger than %d bytes", maxPEMFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %s file %s: %w", what, path, err)
+	}
+	return data, nil
+}
+
+// handshakeError tells a TLS failure from an etcd that is not there: it is
+// an error wrapping ErrTLSHandshake when an endpoint accepts a connection
+// but refuses the handshake, nil otherwise.
+func handshakeError(endpoints []string, conf *tls.Config, timeout time.Duration) error {
+	for _, ep := range endpoints {
+		addr := ep
+		if u, err := url.Parse(ep); err == nil && u.Host != "" {
+			addr = u.Host
+		}
+		if err := handshake(addr, conf, timeout); err != nil {
+			return fmt.Errorf("%w at %s (check the CA certificate, the client certificate and key, and that etcd serves TLS): %v", ErrTLSHandshake, ep, err)
+		}
+	}
+	return nil
+}
+
+// handshake returns the TLS error of a connection to addr; nil when nothing
+// listens there or the handshake succeeds.
+func handshake(addr string, conf *tls.Config, timeout time.Duration) error {
+	raw, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(timeout))
+	conf = conf.Clone()
+	if host, _, err := net.SplitHostPort(addr); err == nil && conf.ServerName == "" {
+		conf.ServerName = host
+	}
+	conn := tls.Client(raw, conf)
+	if err := conn.Handshake(); err != nil {
+		return err
+	}
+	// With TLS 1.3 the server judges the client's certificate after the
+	// client finished; a refusal arrives as an alert on the first read.
+	conn.SetReadDeadline(time.Now().Add(min(timeout, time.Second)))
+	var op *net.OpError
+	if _, err := conn.Read(make([]byte, 1)); errors.As(err, &op) && op.Op == "remote error" {
+		return err
+	}
+	return nil
 }

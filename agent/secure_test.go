@@ -105,6 +105,88 @@ func TestTLSAndAuth(t *testing.T) {
 	f.check(t)
 }
 
+// tlsCluster starts a one-member cluster that serves client TLS and requires
+// a client certificate signed by pki's CA.
+func tlsCluster(t *testing.T, pki pki) []string {
+	integration.BeforeTestExternal(t)
+	clus := integration.NewCluster(t, &integration.ClusterConfig{
+		Size: 1, UseTCP: true,
+		ClientTLS: &transport.TLSInfo{CertFile: pki.serverCert, KeyFile: pki.serverKey, TrustedCAFile: pki.ca, ClientCertAuth: true},
+	})
+	t.Cleanup(func() { clus.Terminate(t) })
+	return clus.Endpoints()
+}
+
+// TestTLSMisconfiguration checks that asking for TLS never ends in
+// plaintext, that files without what they are named for are refused, and
+// that a failed handshake is reported as one, not as an unreachable etcd.
+func TestTLSMisconfiguration(t *testing.T) {
+	pki, stranger := newPKI(t), newPKI(t)
+	endpoints := tlsCluster(t, pki)
+	empty := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(empty, []byte("no PEM here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain := "http://" + strings.TrimPrefix(endpoints[0], "https://")
+	tests := []struct {
+		name string
+		cfg  agent.ClientConfig
+		is   error
+		want []string
+	}{
+		{"http endpoint with a CA", agent.ClientConfig{Endpoints: []string{plain}, CACert: pki.ca}, nil, []string{plain, pki.ca, "https://"}},
+		{"http endpoint with a client certificate", agent.ClientConfig{Endpoints: []string{plain}, Cert: pki.clientCert, Key: pki.clientKey}, nil, []string{plain, pki.clientCert}},
+		{"CA file without a certificate", agent.ClientConfig{Endpoints: endpoints, CACert: empty}, nil, []string{empty, "no PEM certificate"}},
+		{"CA file that is a directory", agent.ClientConfig{Endpoints: endpoints, CACert: t.TempDir()}, nil, []string{"not a regular file"}},
+		{"key without a certificate", agent.ClientConfig{Endpoints: endpoints, Key: pki.clientKey}, nil, []string{"needs both"}},
+		{"certificate and key swapped", agent.ClientConfig{Endpoints: endpoints, CACert: pki.ca, Cert: pki.clientKey, Key: pki.clientCert}, nil, []string{pki.clientKey}},
+		{"unknown CA", agent.ClientConfig{Endpoints: endpoints, CACert: stranger.ca, Cert: pki.clientCert, Key: pki.clientKey}, agent.ErrTLSHandshake, []string{"unknown authority"}},
+		{"no client certificate", agent.ClientConfig{Endpoints: endpoints, CACert: pki.ca}, agent.ErrTLSHandshake, []string{"certificate required"}},
+		{"client certificate from another CA", agent.ClientConfig{Endpoints: endpoints, CACert: pki.ca, Cert: stranger.clientCert, Key: stranger.clientKey}, agent.ErrTLSHandshake, []string{"tls:"}},
+		{"TLS where nothing listens", agent.ClientConfig{Endpoints: []string{"127.0.0.1:1"}, CACert: pki.ca}, agent.ErrUnreachable, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.DialTimeout = time.Second
+			c, err := agent.NewClient(tt.cfg)
+			if err == nil {
+				c.Close()
+				t.Fatal("connected")
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("got %v, want an error wrapping %v", err, tt.is)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestTLSNeverFallsBackToPlaintext points TLS settings at a plaintext etcd:
+// an http:// endpoint is refused before connecting, and any other is a
+// failed handshake.
+func TestTLSNeverFallsBackToPlaintext(t *testing.T) {
+	pki := newPKI(t)
+	integration.BeforeTestExternal(t)
+	clus := integration.NewCluster(t, &integration.ClusterConfig{Size: 1, UseTCP: true})
+	t.Cleanup(func() { clus.Terminate(t) })
+	endpoint := clus.Endpoints()[0]
+	host := endpoint[strings.Index(endpoint, "://")+3:]
+	for _, ep := range []string{"http://" + host, host} {
+		c, err := agent.NewClient(agent.ClientConfig{Endpoints: []string{ep}, CACert: pki.ca, DialTimeout: time.Second})
+		if err == nil {
+			c.Close()
+			t.Fatalf("%s with a CA certificate: connected to a plaintext etcd", ep)
+		}
+		if want := strings.HasPrefix(ep, "http://"); want != strings.Contains(err.Error(), "plaintext http://") || !want && !errors.Is(err, agent.ErrTLSHandshake) {
+			t.Errorf("%s with a CA certificate: %v", ep, err)
+		}
+	}
+}
+
 type pki struct{ ca, serverCert, serverKey, clientCert, clientKey string }
 
 // newPKI writes a CA and a server and a client certificate, valid for an hour.
