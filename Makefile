@@ -19,7 +19,7 @@ test: vet race
 	$(GO) test -count=1 ./...
 	@# A count, not a time: with -fuzztime 5s the fuzzer stalled after ~50 execs and once
 	@# ended with "context deadline exceeded", failing make test; 2000 inputs take ~1.5 s.
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 2000x ./scenarios/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 2000x ./scenarios/ && $(GO) test -run XXX -fuzz FuzzReadHistory -fuzztime 2000x ./model/
 
 ## test-browser: render the index and a failing run's pages in headless Chromium (Debian's
 ## chromium: apt-get install -y chromium) and check what a person must see; screenshots are

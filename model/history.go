@@ -7,11 +7,13 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/syncsim/syncsim/internal/readfile"
 )
 
 // HistoryVersion is the version of the history file format this package writes.
@@ -41,6 +43,7 @@ const (
 	LeaderLost   Kind = "leader-lost"
 	Rebalanced   Kind = "rebalanced"
 	Fenced       Kind = "fenced"
+	InvalidSync  Kind = "invalid-sync" // a sync's definition is not a JSON object; it is not run
 
 	// Harness events.
 	AgentStart  Kind = "agent-start"  // an agent process started (Agent)
@@ -106,20 +109,79 @@ type History struct {
 	Events  []Event `json:"events"`
 }
 
+// MaxHistoryBytes is the largest history file syncsim reads: a
+// 100,000-operation history is about 25 MB, so this leaves ten times that.
+const MaxHistoryBytes = 256 << 20
+
 // ReadHistory loads a history file written by WriteHistory.
 func ReadHistory(path string) (History, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Regular(path, MaxHistoryBytes)
 	if err != nil {
 		return History{}, err
 	}
-	var h History
-	if err := json.Unmarshal(data, &h); err != nil {
-		return History{}, fmt.Errorf("%s is not a history file: %w", path, err)
-	}
-	if h.Version == 0 || h.Version > HistoryVersion {
-		return History{}, fmt.Errorf("%s has history format version %d; this syncsim reads versions 1 to %d", path, h.Version, HistoryVersion)
+	h, err := DecodeHistory(data)
+	if err != nil {
+		return History{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return h, nil
+}
+
+// DecodeHistory reads a history and checks it could have been recorded:
+// a corrupt history is an error, never a verdict.
+func DecodeHistory(data []byte) (History, error) {
+	var h History
+	if err := json.Unmarshal(data, &h); err != nil {
+		return History{}, fmt.Errorf("not a history file: %w", err)
+	}
+	if err := h.Validate(); err != nil {
+		return History{}, err
+	}
+	return h, nil
+}
+
+// kinds are the events a history may hold.
+var kinds = map[Kind]bool{
+	WorkStart: true, WorkExit: true, Commit: true,
+	Registered: true, ClaimStart: true, ClaimDone: true, ReleaseStart: true, ReleaseDone: true,
+	LeaderWon: true, LeaderLost: true, Rebalanced: true, Fenced: true, InvalidSync: true,
+	AgentStart: true, AgentStop: true, AgentCrash: true, AgentExit: true, FaultStart: true, FaultEnd: true,
+	Skipped: true, NotApplied: true, Ready: true, QuietEnd: true, SyncAdded: true, SyncRemoved: true,
+	EtcdPut: true, EtcdDelete: true, Wrote: true,
+}
+
+// Validate checks what the recorder guarantees: a known format version,
+// and events of known kinds stamped on one clock that never runs
+// backwards (the recorder stamps each under its lock), each operation
+// called before it returned.
+func (h History) Validate() error {
+	if h.Version < 1 || h.Version > HistoryVersion {
+		return fmt.Errorf("history format version %d; this syncsim reads versions 1 to %d", h.Version, HistoryVersion)
+	}
+	last := int64(0)
+	for i, e := range h.Events {
+		if err := e.validate(last); err != nil {
+			return fmt.Errorf("corrupt history: event %d (%q at t=%d): %w", i, e.Kind, e.Time, err)
+		}
+		last = e.Time
+	}
+	return nil
+}
+
+// validate checks one event, recorded after one at time last.
+func (e Event) validate(last int64) error {
+	switch {
+	case !kinds[e.Kind]:
+		return fmt.Errorf("unknown kind %q", e.Kind)
+	case e.Time < 0:
+		return errors.New("its time is negative")
+	case e.Time < last:
+		return fmt.Errorf("its time is before the previous event's, t=%d: events must be in time order", last)
+	case e.Call < 0:
+		return fmt.Errorf("its call time %d is negative", e.Call)
+	case e.Call > e.Time:
+		return fmt.Errorf("it was called at t=%d, after it returned", e.Call)
+	}
+	return nil
 }
 
 // seconds formats a history time for people.
