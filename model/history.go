@@ -109,13 +109,9 @@ type History struct {
 	Events  []Event `json:"events"`
 }
 
-// MaxHistoryBytes is the largest history file syncsim reads: a
-// 100,000-operation history is about 25 MB, so this leaves ten times that.
-const MaxHistoryBytes = 256 << 20
-
 // ReadHistory loads a history file written by WriteHistory.
 func ReadHistory(path string) (History, error) {
-	data, err := readfile.Regular(path, MaxHistoryBytes)
+	data, err := readfile.Regular(path, readfile.MaxHistory)
 	if err != nil {
 		return History{}, err
 	}

@@ -11,6 +11,19 @@ import (
 	"syscall"
 )
 
+// Limits on the files syncsim reads.
+const (
+	// MaxScenario is a scenario file's: the largest scenario the format
+	// allows is a fraction of it.
+	MaxScenario = 16 << 20
+	// MaxSummary is a report's summary.json's: it lists a few violations
+	// per property and counts the rest.
+	MaxSummary = 16 << 20
+	// MaxHistory is a history file's: a 100,000-operation history is about
+	// 25 MB, so this leaves ten times that.
+	MaxHistory = 256 << 20
+)
+
 // Regular reads the regular file at path, which must hold at most limit
 // bytes. Anything else (a directory, a FIFO, a device, a socket) is refused
 // with an error naming what it is, before it is read.
