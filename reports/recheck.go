@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/syncsim/syncsim/internal/readfile"
 	"github.com/syncsim/syncsim/model"
 )
 
@@ -32,17 +36,22 @@ func Recheck(path string) (model.Verdict, error) {
 	return model.Check(h, opts), nil
 }
 
-// checkedAgainst reads what the report in dir was checked against.
+// checkedAgainst reads what the report in dir was checked against, held
+// to the rules a scenario is held to when it runs: an unknown property or
+// a lease TTL etcd could not grant is an error, never a verdict.
 func checkedAgainst(dir string) (model.Options, error) {
 	sum, err := readSummary(dir)
 	if err != nil {
 		return model.Options{}, err
 	}
 	if sum != nil && sum.Checked != nil {
+		if err := sum.Checked.validate(); err != nil {
+			return model.Options{}, fmt.Errorf("%s: %w", filepath.Join(dir, "summary.json"), err)
+		}
 		return sum.Checked.Options(), nil
 	}
 	path := filepath.Join(dir, "scenario.json")
-	data, err := os.ReadFile(path)
+	data, err := readfile.Regular(path, readfile.MaxScenario)
 	if err != nil {
 		return model.Options{}, fmt.Errorf("%s is not a complete report: %w", dir, err)
 	}
@@ -50,8 +59,29 @@ func checkedAgainst(dir string) (model.Options, error) {
 	if err := json.Unmarshal(data, &sc); err != nil {
 		return model.Options{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := sc.validate(); err != nil {
+		return model.Options{}, fmt.Errorf("%s: %w", path, err)
+	}
 	if sc.Expect == nil {
 		sc.Expect = model.Properties
 	}
 	return sc.Options(), nil
+}
+
+// validate checks the properties and the lease TTL as scenarios.Validate
+// does.
+func (c Checked) validate() error {
+	var errs []string
+	for _, p := range c.Expect {
+		if !slices.Contains(model.Expectable, p) {
+			errs = append(errs, fmt.Sprintf(`"expect" names %q; known properties are %v`, p, model.Expectable))
+		}
+	}
+	if ttl := time.Duration(c.LeaseTTL); ttl < time.Second || ttl%time.Second != 0 {
+		errs = append(errs, fmt.Sprintf(`"lease_ttl" is %v; etcd grants whole seconds, at least "1s"`, ttl))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }

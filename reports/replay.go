@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/syncsim/syncsim/internal/readfile"
 	"github.com/syncsim/syncsim/model"
 )
 
@@ -29,14 +30,14 @@ func Replayable(path string) (Replay, error) {
 		return Replay{}, fmt.Errorf("%s: give a report directory or a scenario file: %w", path, err)
 	}
 	if !st.IsDir() {
-		data, err := os.ReadFile(path)
+		data, err := readfile.Regular(path, readfile.MaxScenario)
 		return Replay{Scenario: data}, err
 	}
 	sum, err := readSummary(path)
 	if err != nil {
 		return Replay{}, err
 	}
-	data, err := os.ReadFile(filepath.Join(path, "scenario.json"))
+	data, err := readfile.Regular(filepath.Join(path, "scenario.json"), readfile.MaxScenario)
 	if err != nil {
 		return Replay{}, fmt.Errorf("%s is not a complete report: %w", path, err)
 	}
@@ -56,7 +57,7 @@ func Replayable(path string) (Replay, error) {
 // read or comes from a newer syncsim.
 func readSummary(dir string) (*Summary, error) {
 	path := filepath.Join(dir, "summary.json")
-	raw, err := os.ReadFile(path)
+	raw, err := readfile.Regular(path, readfile.MaxSummary)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
