@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,15 +25,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	// A -fuzz run starts no cluster, and the fuzzer keeps its inputs in
 	// testdata/fuzz, relative to the working directory Init would leave.
-	if flag.Lookup("test.fuzz").Value.String() == "" {
-		if err := sim.Init(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	sim.Close()
-	os.Exit(code)
+	os.Exit(sim.RunTests(m, flag.Lookup("test.fuzz").Value.String() == ""))
 }
 
 func mustAbs(path string) string {

@@ -1,12 +1,10 @@
 package scenarios
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/syncsim/syncsim/model"
 )
 
 // TestRegressions runs every scenario under testdata/regressions against
@@ -32,14 +30,7 @@ func TestRegressions(t *testing.T) {
 			if sc.Name != name || sc.Description == "" {
 				t.Fatalf("%s: name %q, description %q; a regression is named after its file and says what it caught", file, sc.Name, sc.Description)
 			}
-			out, err := Run(context.Background(), sc, testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.Verdict.Status != model.Pass {
-				t.Fatalf("%s\n%s\nreport: %s", out.Verdict, out.Verdict.First().Summary, out.Report)
-			}
-			assertExercised(t, sc, out.History)
+			mustPassAsWritten(t, sc)
 		})
 	}
 }

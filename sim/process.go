@@ -77,6 +77,21 @@ func parseTestFlags() error {
 	return flag.CommandLine.Parse(args)
 }
 
+// RunTests is the TestMain of a test package that starts clusters: Init,
+// the tests, Close; it returns the exit code. withCluster false runs the
+// tests without Init, in the directory they started in (a fuzz run, say,
+// whose inputs live in testdata relative to it).
+func RunTests(m *testing.M, withCluster bool) int {
+	if withCluster {
+		if err := Init(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	defer Close()
+	return m.Run()
+}
+
 // Close undoes Init at the end of main or TestMain, once every cluster is
 // closed: it leaves the framework's test context, which moves the process
 // back to the directory it started in and restores etcd's verification, and

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,15 +13,7 @@ import (
 const envFresh = "SYNCSIM_TEST_FRESH_PROCESS"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envFresh) == "" {
-		if err := Init(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	Close()
-	os.Exit(code)
+	os.Exit(RunTests(m, os.Getenv(envFresh) == ""))
 }
 
 // inFreshProcess runs the calling test again in a child process that has

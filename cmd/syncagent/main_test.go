@@ -3,11 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +24,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if err := sim.Init(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	sim.Close()
-	os.Exit(code)
+	os.Exit(sim.RunTests(m, true))
 }
 
 func freeAddr(t *testing.T) string {
@@ -132,11 +134,111 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"syncs", "rm"}, "usage: syncagent syncs"},
 		{[]string{"syncs", "ls", "--endpoints", "127.0.0.1:1", "--dial-timeout", "200ms"}, "etcd unreachable: no answer from 127.0.0.1:1 within 200ms"},
 		{[]string{"syncs", "ls", "--cert", "c.pem"}, "needs both a certificate file and a key file"},
+		{[]string{"run", "--id", "a/b"}, `agent id "a/b"`},
+		{[]string{"run", "--id", "nl\nagent"}, `agent id "nl\nagent"`},
+		{[]string{"run", "--id", ""}, `agent id ""`},
+		{[]string{"run", "--lease-ttl", "3s", "--safety-margin", "5s"}, "SafetyMargin 5s must be below two thirds of LeaseTTL 3s"},
+		{[]string{"run", "--safety-margin", "-1s"}, "--safety-margin -1s must not be negative"},
+		{[]string{"run", "--demo-every", "0s"}, "--demo-every 0s must be positive"},
+		{[]string{"run", "--dial-timeout", "-1s"}, "--dial-timeout -1s and --request-timeout 5s must be positive"},
+		{[]string{"run", "--endpoints", "127.0.0.1:1,"}, "has an empty endpoint"},
+		{[]string{"syncs", "add", "nl\nsync"}, `sync name "nl\nsync"`},
+		{[]string{"syncs", "add", "esc\x1b[2J"}, `sync name "esc\x1b[2J"`},
+		{[]string{"syncs", "add", strings.Repeat("x", 10000)}, "(10000 bytes) is not allowed"},
+		{[]string{"syncs", "ls", "--request-timeout", "0s"}, "--request-timeout 0s must be positive"},
 	}
 	for _, tt := range tests {
 		var errb bytes.Buffer
-		if code := run(context.Background(), tt.args, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), tt.want) {
-			t.Errorf("syncagent %v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errb.String(), tt.want)
+		// Flags are checked before anything connects; were one not, the
+		// run would reach no etcd and end with the deadline, not the message.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		code := run(ctx, hermetic(tt.args), io.Discard, &errb)
+		cancel()
+		if code != 2 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("syncagent %.80q: exit %d, stderr %.300q; want exit 2 and %q", tt.args, code, errb.String(), tt.want)
 		}
 	}
+}
+
+// hermetic adds flags that keep a command off the default etcd and metrics
+// address, before the test's own flags so that those win.
+func hermetic(args []string) []string {
+	var extra []string
+	var n int // where the flags may start
+	switch {
+	case len(args) >= 1 && args[0] == "run":
+		extra, n = []string{"--metrics-addr=", "--endpoints=127.0.0.1:1"}, 1
+	case len(args) >= 2 && args[0] == "syncs":
+		extra, n = []string{"--endpoints=127.0.0.1:1"}, 2
+	default:
+		return args
+	}
+	return append(append(append([]string{}, args[:n]...), extra...), args[n:]...)
+}
+
+// TestTLSFlagsAreNeverIgnored gives TLS flags that cannot work: each is an
+// exit 2 naming the problem, and never a plaintext connection. The cluster
+// speaks plaintext, so a handshake with it fails.
+func TestTLSFlagsAreNeverIgnored(t *testing.T) {
+	c, err := sim.StartCluster(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	host := c.Endpoints()[0][strings.Index(c.Endpoints()[0], "://")+3:]
+	ca, empty := selfSignedCA(t), filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"syncs", "ls", "--cacert", ca, "--endpoints", "http://" + host}, []string{`"http://` + host + `" is plaintext`, ca}},
+		{[]string{"run", "--cacert", ca, "--endpoints", "http://" + host}, []string{`"http://` + host + `" is plaintext`, ca}},
+		{[]string{"syncs", "ls", "--cacert", empty, "--endpoints", host}, []string{empty, "holds no PEM certificate"}},
+		{[]string{"run", "--cacert", empty, "--endpoints", host}, []string{empty, "holds no PEM certificate"}},
+		{[]string{"syncs", "ls", "--cacert", ca, "--endpoints", host}, []string{"TLS handshake with etcd failed at " + host}},
+		{[]string{"run", "--cacert", ca, "--endpoints", host}, []string{"TLS handshake with etcd failed at " + host, "gave up after 3 tries"}},
+	}
+	for _, tt := range tests {
+		var errb bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		args := slices.Concat(tt.args, []string{"--dial-timeout=300ms"})
+		if tt.args[0] == "run" {
+			args = append(args, "--metrics-addr=")
+		}
+		code := run(ctx, args, io.Discard, &errb)
+		cancel()
+		if code != 2 {
+			t.Errorf("syncagent %q: exit %d, want 2; stderr:\n%s", tt.args, code, errb.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("syncagent %q: stderr does not mention %q:\n%s", tt.args, w, errb.String())
+			}
+		}
+	}
+}
+
+// selfSignedCA writes a CA certificate, good for an hour, and returns its path.
+func selfSignedCA(t *testing.T) string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "syncagent test CA"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
