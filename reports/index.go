@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/syncsim/syncsim/internal/readfile"
 	"github.com/syncsim/syncsim/model"
 )
 
@@ -57,6 +58,34 @@ func newEntry(dir string, sum Summary) entry {
 	return e
 }
 
+// indexTitle marks an index.html that syncsim wrote.
+const indexTitle = "<title>syncsim reports</title>"
+
+// CheckRoot says why dir is not a reports directory, if it is not: one
+// holds a run directory with a summary.json, or an index.html syncsim
+// wrote. Rebuilding the index of any other directory would write a page
+// of no runs into it.
+func CheckRoot(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("%s is not a reports directory: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("%s is empty: it holds no run reports yet (a run writes the index with its first report)", dir)
+	}
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			if st, err := os.Stat(filepath.Join(dir, e.Name(), "summary.json")); err == nil && st.Mode().IsRegular() {
+				return nil
+			}
+		}
+	}
+	if page, err := readfile.Regular(filepath.Join(dir, "index.html"), readfile.MaxSummary); err == nil && bytes.Contains(page, []byte(indexTitle)) {
+		return nil
+	}
+	return fmt.Errorf("%s is not a reports directory: no directory in it holds a run's summary.json, and it has no index.html written by syncsim", dir)
+}
+
 // Index rebuilds index.html under root from the summaries of the runs
 // there, failures first, then newest first, and returns its path. A
 // directory without a readable summary (a run being written, or not a
@@ -73,7 +102,7 @@ func Index(root string) (string, error) {
 		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") { // .partial-*: a report being written, or abandoned
 			continue
 		}
-		raw, err := os.ReadFile(filepath.Join(root, d.Name(), "summary.json"))
+		raw, err := readfile.Regular(filepath.Join(root, d.Name(), "summary.json"), readfile.MaxSummary)
 		if err != nil {
 			continue
 		}
@@ -129,7 +158,7 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{
 		return "UNDECIDED"
 	},
 }).Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>syncsim reports</title>
+<html><head><meta charset="utf-8">` + indexTitle + `
 <style>
 body { font-family: sans-serif; margin: 2em; }
 table { border-collapse: collapse; }

@@ -162,6 +162,11 @@ func Write(root string, r Run) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
+	// MkdirTemp makes it 0700: the index's links must open for whoever
+	// can read the index (another user, a web server).
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
 
 	files, err := render(r)
 	if err != nil {

@@ -152,11 +152,14 @@ func splitNumber(s string) (string, int) {
 	return s[:i], n
 }
 
+// truncate cuts s to n runes: cutting bytes could split a character and
+// leave the SVG invalid UTF-8.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	runes := []rune(s)
+	if len(runes) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string(runes[:n]) + "…"
 }
 
 // drawViolation marks one violation: a band across every row, solid on the
