@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -28,6 +30,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/syncsim/syncsim/agent"
+	"github.com/syncsim/syncsim/agent/layout"
 	"github.com/syncsim/syncsim/agent/metrics"
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
 )
@@ -87,6 +90,19 @@ func (c *connection) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 5*time.Second, "bound on each operator request")
 }
 
+// check rejects flag values no connection could use.
+func (c *connection) check() error {
+	for _, ep := range strings.Split(c.endpoints, ",") {
+		if strings.TrimSpace(ep) == "" {
+			return fmt.Errorf("--endpoints %q has an empty endpoint; give host:port or https://host:port, comma-separated", c.endpoints)
+		}
+	}
+	if c.dialTimeout <= 0 || c.requestTimeout <= 0 {
+		return fmt.Errorf("--dial-timeout %v and --request-timeout %v must be positive", c.dialTimeout, c.requestTimeout)
+	}
+	return nil
+}
+
 func (c *connection) config() agent.ClientConfig {
 	return agent.ClientConfig{
 		Endpoints: strings.Split(c.endpoints, ","),
@@ -124,11 +140,17 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syncagent run: unexpected argument %q\n", extra[0])
 		return 2
 	}
-	if *ttl < time.Second || *ttl%time.Second != 0 {
-		fmt.Fprintf(stderr, "syncagent run: --lease-ttl %v must be whole seconds, at least 1s\n", *ttl)
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg := agent.Config{
+		Prefix: conn.prefix, ID: *id,
+		LeaseTTL: *ttl, SafetyMargin: *margin,
+		Syncer: demoSyncer{every: *demoEvery, logger: logger},
+		Logger: logger,
+	}
+	if err := checkRunFlags(conn, cfg, *demoEvery); err != nil {
+		fmt.Fprintf(stderr, "syncagent run: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -154,14 +176,8 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer client.Close()
-	err = agent.Run(ctx, agent.Config{
-		Client: client, Prefix: conn.prefix, ID: *id,
-		LeaseTTL: *ttl, SafetyMargin: *margin,
-		Syncer:   demoSyncer{every: *demoEvery, logger: logger},
-		Observer: obs,
-		Logger:   logger,
-	})
-	if err != nil {
+	cfg.Client, cfg.Observer = client, obs
+	if err := agent.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "syncagent run: %v\n", err)
 		return 1
 	}
@@ -169,16 +185,47 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// connect retries with backoff while etcd is unreachable; any other error
-// (wrong credentials, bad TLS files) ends it at once.
+// checkRunFlags rejects what run's flags cannot mean, before connecting.
+func checkRunFlags(conn connection, cfg agent.Config, demoEvery time.Duration) error {
+	if err := conn.check(); err != nil {
+		return err
+	}
+	if cfg.LeaseTTL < time.Second || cfg.LeaseTTL%time.Second != 0 {
+		return fmt.Errorf("--lease-ttl %v must be whole seconds, at least 1s", cfg.LeaseTTL)
+	}
+	if cfg.SafetyMargin < 0 || demoEvery <= 0 {
+		return fmt.Errorf("--safety-margin %v must not be negative and --demo-every %v must be positive", cfg.SafetyMargin, demoEvery)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w (flags --id, --lease-ttl, --safety-margin)", err)
+	}
+	return nil
+}
+
+// handshakeTries is how many failed TLS handshakes make start-up give up:
+// one may be a server restarting, three are a misconfiguration.
+const handshakeTries = 3
+
+// connect retries with backoff while etcd is unreachable, and a few times
+// when the TLS handshake fails; any other error (wrong credentials, bad TLS
+// files) ends it at once.
 func connect(ctx context.Context, cfg agent.ClientConfig, logger *slog.Logger) (*clientv3.Client, error) {
 	wait := 500 * time.Millisecond
-	for {
+	for handshakes := 0; ; {
 		client, err := agent.NewClient(cfg)
-		if !errors.Is(err, agent.ErrUnreachable) || ctx.Err() != nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
 			return client, err
+		case errors.Is(err, agent.ErrTLSHandshake):
+			if handshakes++; handshakes >= handshakeTries {
+				return nil, fmt.Errorf("%w; gave up after %d tries", err, handshakes)
+			}
+			logger.Warn("TLS handshake with etcd failed; retrying", "err", err, "in", wait, "failed", handshakes, "of", handshakeTries)
+		case errors.Is(err, agent.ErrUnreachable):
+			logger.Warn("etcd unreachable; retrying", "err", err, "in", wait)
+		default:
+			return nil, err
 		}
-		logger.Warn("etcd unreachable; retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -210,16 +257,16 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if err := checkSyncArgs(conn, verb, pos); err != nil {
+		fmt.Fprintf(stderr, "syncagent syncs %s: %v\n", verb, err)
+		return 2
+	}
 	var name, def string
 	if len(pos) > 0 {
-		name, def = pos[0], fmt.Sprintf(`{"name":%q}`, pos[0])
+		name, def = pos[0], defaultDefinition(pos[0])
 	}
 	if len(pos) > 1 {
 		def = pos[1]
-	}
-	if err := agent.ValidDefinition([]byte(def)); verb == "add" && err != nil {
-		fmt.Fprintf(stderr, "syncagent syncs add: %v\n", err)
-		return 2
 	}
 	client, err := agent.NewClient(conn.config())
 	if err != nil {
@@ -237,12 +284,7 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "ls":
 		var list []agent.SyncStatus
 		if list, err = agent.ListSyncs(ctx, client, conn.prefix); err == nil {
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SYNC\tASSIGNED\tCLAIMED BY\tTOKEN\tCHECKPOINT")
-			for _, s := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, dash(s.AssignedTo), dash(s.ClaimedBy), s.Token, dash(s.Checkpoint))
-			}
-			tw.Flush()
+			printSyncs(stdout, list)
 		}
 	}
 	if err != nil {
@@ -252,9 +294,62 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func dash(s string) string {
+// checkSyncArgs rejects a bad connection flag, an add's bad sync name or
+// definition, before connecting. rm takes any name, so that a sync another
+// client created under a bad name can still be removed.
+func checkSyncArgs(conn connection, verb string, pos []string) error {
+	if err := conn.check(); err != nil {
+		return err
+	}
+	if verb != "add" {
+		return nil
+	}
+	if err := layout.ValidName("sync name", pos[0]); err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return agent.ValidDefinition([]byte(pos[1]))
+	}
+	return nil
+}
+
+// defaultDefinition is {"name":NAME}, built by encoding/json: Go's %q
+// escapes differently from JSON.
+func defaultDefinition(name string) string {
+	def, _ := json.Marshal(map[string]string{"name": name})
+	return string(def)
+}
+
+// printSyncs prints the table of syncs. Every field is shown by cell, so
+// what another client wrote into etcd cannot forge rows or columns.
+func printSyncs(w io.Writer, list []agent.SyncStatus) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SYNC\tASSIGNED\tCLAIMED BY\tTOKEN\tCHECKPOINT")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", cell(s.Name), cell(s.AssignedTo), cell(s.ClaimedBy), s.Token, cell(s.Checkpoint))
+	}
+	tw.Flush()
+}
+
+// maxCell bounds a printed field, so one long value cannot widen every row.
+const maxCell = layout.MaxNameLen
+
+// cell is s as one table cell: "-" when empty; quoted with Go escapes when
+// it holds anything but printable ASCII other than space, or starts with a
+// quote; cut to maxCell bytes with the full length noted.
+func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	shown := s
+	if len(s) > maxCell {
+		shown = strings.ToValidUTF8(s[:maxCell], "")
+	}
+	if strings.HasPrefix(shown, `"`) || strings.IndexFunc(shown, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		shown = strconv.QuoteToASCII(shown)
+	}
+	if len(s) > maxCell {
+		shown += fmt.Sprintf("...(%d bytes)", len(s))
+	}
+	return shown
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncsim/syncsim/agent"
 	"github.com/syncsim/syncsim/sim"
 )
 
@@ -241,4 +242,52 @@ func selfSignedCA(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestSyncsLsCannotBeForged writes syncs under names no client may use any
+// more, as an old or foreign client could, and checks that `syncs ls` shows
+// one bounded, printable row for each; `syncs add` writes its default
+// definition as JSON.
+func TestSyncsLsCannotBeForged(t *testing.T) {
+	c, err := sim.StartCluster(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client, err := agent.NewClient(agent.ClientConfig{Endpoints: c.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	hostile := []string{"nl\nsync\t-\t-\t0\t-", "tab\tsync", "esc\x1b[2J", `"quoted"`, "naïve", strings.Repeat("w", 10000)}
+	for _, name := range hostile {
+		if _, err := client.Put(context.Background(), "/forge/syncs/"+name, "{}"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := []string{"--endpoints", strings.Join(c.Endpoints(), ","), "--prefix", "/forge/"}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), slices.Concat([]string{"syncs", "add", "orders"}, conn), &out, &errb); code != 0 {
+		t.Fatalf("syncs add orders: exit %d: %s", code, errb.String())
+	}
+	if resp, err := client.Get(context.Background(), "/forge/syncs/orders"); err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `{"name":"orders"}` {
+		t.Errorf("default definition: %v %v", resp, err)
+	}
+	if code := run(context.Background(), slices.Concat([]string{"syncs", "ls"}, conn), &out, &errb); code != 0 {
+		t.Fatalf("syncs ls: exit %d: %s", code, errb.String())
+	}
+	rows := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(rows) != 1+len(hostile)+1 {
+		t.Errorf("%d syncs listed in %d rows, want %d:\n%s", len(hostile)+1, len(rows)-1, len(hostile)+1, out.String())
+	}
+	for _, row := range rows {
+		if len(row) > 300 || strings.IndexFunc(row, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+			t.Errorf("row is not short, printable ASCII: %.100q", row)
+		}
+	}
+	for _, shown := range []string{`"nl\nsync\t-\t-\t0\t-"`, `"esc\x1b[2J"`, `"\"quoted\""`, `"na\u00efve"`, "...(10000 bytes)"} {
+		if !strings.Contains(out.String(), shown) {
+			t.Errorf("syncs ls does not show %s:\n%s", shown, out.String())
+		}
+	}
 }
