@@ -92,6 +92,9 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	if err != nil {
 		return nil, parseFailed(err)
 	}
+	if !outReady("explore", c.Options.Reports, stderr) {
+		return nil, exitUsage
+	}
 	if x.mutant != "" {
 		return x, exitPass // the mutant's own syncsim reads the rest
 	}

@@ -127,6 +127,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseFailed(err)
 	}
+	if !outReady("run", *out, stderr) {
+		return exitUsage
+	}
 	if *mutant != "" {
 		return underMutant(ctx, *mutant, append([]string{"run"}, withoutFlag(args, "mutant")...), stdout, stderr)
 	}
@@ -282,6 +285,9 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(pos) != 1 || *attempts < 1 {
 		fs.Usage()
+		return exitUsage
+	}
+	if !outReady("replay", *out, stderr) {
 		return exitUsage
 	}
 	r, err := reports.Replayable(pos[0])

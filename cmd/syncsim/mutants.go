@@ -68,6 +68,9 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 		fs.Usage()
 		return nil, exitUsage
 	}
+	if !outReady("mutants", h.out, stderr) {
+		return nil, exitUsage
+	}
 	if h.chosen, err = chooseMutants(names); err != nil {
 		fmt.Fprintf(stderr, "syncsim mutants: %v\n", err)
 		return nil, exitUsage
