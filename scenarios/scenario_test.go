@@ -1,8 +1,12 @@
 package scenarios
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const good = `{
@@ -61,6 +65,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"quiet beyond ten minutes", `"quiet": "1s"`, `"quiet": "1000h"`, `"quiet" is 1000h0m0s; at most "10m0s"`},
 		{"TTL beyond a minute", `"lease_ttl": "1s"`, `"lease_ttl": "2m"`, `"lease_ttl" is 2m0s; etcd grants whole seconds, "1s" to "1m0s"`},
 		{"latency beyond the TTL", `"fault": "isolate"`, `"fault": "delay", "latency": "1500ms"`, `"latency" 1.5s exceeds "lease_ttl" 1s`},
+		{"more syncs than the harness runs", `"syncs": 4`, `"syncs": 10000`, `"syncs" is 10000; it must be 1 to 150`},
+		{"more agents than the harness runs", `"agents": 2`, `"agents": 100`, `"agents" is 100; it must be 1 to 30`},
 		{"long name", `"name": "x"`, `"name": "` + strings.Repeat("x", 300) + `"`, `"name" is 300 characters long; at most 100 (it names the report directory)`},
 		{"syntax", `"members": 3,`, `"members": 3`, `line 3`},
 		{"trailing data", "\n}", "\n}{}", `unexpected data after the scenario object`},
@@ -88,5 +94,64 @@ func TestLongNameNotEchoed(t *testing.T) {
 	_, err := Decode([]byte(strings.Replace(good, `"name": "x"`, `"name": "`+long+`"`, 1)))
 	if err == nil || strings.Contains(err.Error(), long[:101]) {
 		t.Fatalf("error echoes the whole name: %.300v", err)
+	}
+}
+
+// TestDecodeNamesFields: a value of the wrong type, or a duration its own
+// decoding rejects, is named as the file names it, with the JSON it must
+// be, never with Go's names (Setup.members, scenarios.Scenario).
+func TestDecodeNamesFields(t *testing.T) {
+	tests := []struct{ name, from, to, want string }{
+		{"string for a number", `"members": 3`, `"members": "three"`, `line 3: "members" is a string; it must be a whole number`},
+		{"fraction for a whole number", `"members": 3`, `"members": 3.5`, `line 3: "members" is the number 3.5; it must be a whole number`},
+		{"string for a list", `["P1"]`, `"P1"`, `line 2: "expect" is a string; it must be an array of strings`},
+		{"number in a step's members", `"for": "2s"`, `"for": "2s", "members": [3]`, `line 5: "steps"[0].members[0] is a number; it must be a string`},
+		{"negative for", `"for": "2s"`, `"for": "-1s"`, `"steps"[0].for: duration "-1s" is negative`},
+		{"negative quiet", `"quiet": "1s"`, `"quiet": "-1s"`, `"quiet": duration "-1s" is negative`},
+		{"bad duration", `"lease_ttl": "1s"`, `"lease_ttl": "soon"`, `"lease_ttl": "soon" is not a duration`},
+		{"number for a duration", `"at": "1s"`, `"at": 1`, `"steps"[0].at: a duration is a string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(good, tt.from) {
+				t.Fatalf("fixture lacks %q", tt.from)
+			}
+			_, err := Decode([]byte(strings.Replace(good, tt.from, tt.to, 1)))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v does not say %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "Setup") || strings.Contains(err.Error(), "scenarios.") || strings.Contains(err.Error(), "sim.") {
+				t.Fatalf("error %q names Go types", err)
+			}
+		})
+	}
+	_, err := Decode([]byte(`[]`))
+	if err == nil || err.Error() != "line 1: the scenario is an array; it must be an object" {
+		t.Fatalf("a file that is not an object: %v", err)
+	}
+}
+
+// TestLoadRefusesSpecialFiles: a FIFO would block reading for ever, and
+// /dev/zero would exhaust memory: only regular files of at most 16 MB load.
+func TestLoadRefusesSpecialFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, 17<<20) != nil {
+		t.Fatal("cannot make a sparse file")
+	}
+	for path, want := range map[string]string{fifo: "is a named pipe (FIFO), not a regular file", big: "larger than the limit for this file, 16 MB", "/dev/zero": "is a character device"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v does not say %q", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("loading %s hung", path)
+		}
 	}
 }

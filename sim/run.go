@@ -25,7 +25,8 @@ type System func(ctx context.Context, cfg agent.Config) error
 type Options struct {
 	System System // default agent.Run
 	Prefix string // default "/syncsim/"
-	// CommitEvery is how often a simulated worker commits; default 10ms.
+	// CommitEvery is how often a simulated worker commits; default
+	// CommitEvery(setup.Syncs).
 	CommitEvery time.Duration
 	// WindDown is how long a simulated worker takes to return once told
 	// to stop, as a real one finishing its step in flight does; default
@@ -46,6 +47,22 @@ type Result struct {
 	Logs map[string][]byte
 }
 
+// Commit spacing: a worker commits every 10ms, or more slowly when there
+// are many syncs, so that the fleet's commits stay near maxCommitRate (what
+// a small cluster sustains) while each worker still commits several times
+// within model.Recent, which progress (P3) asks of it.
+const (
+	minCommitEvery = 10 * time.Millisecond
+	maxCommitEvery = model.Recent / 5
+	maxCommitRate  = 1000 // commits per second, the whole fleet
+)
+
+// CommitEvery is how often each simulated worker commits in a world of
+// syncs syncs.
+func CommitEvery(syncs int) time.Duration {
+	return min(max(minCommitEvery, time.Duration(syncs)*time.Second/maxCommitRate), maxCommitEvery)
+}
+
 // Run starts a cluster and the agents, plays the timeline, waits out the
 // quiet window, stops everything, and returns the history. An error means
 // the harness itself could not run; anything the agents did is in the history.
@@ -54,7 +71,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 		opts.System = agent.Run
 	}
 	opts.Prefix = cmp.Or(opts.Prefix, "/syncsim/")
-	opts.CommitEvery = cmp.Or(opts.CommitEvery, 10*time.Millisecond)
+	opts.CommitEvery = cmp.Or(opts.CommitEvery, CommitEvery(setup.Syncs))
 	opts.WindDown = cmp.Or(opts.WindDown, 50*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
 	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, 15*time.Second)
