@@ -117,17 +117,18 @@ func ReadHistory(path string) (History, error) {
 	}
 	h, err := DecodeHistory(data)
 	if err != nil {
-		return History{}, fmt.Errorf("%s: %w", path, err)
+		return History{}, fmt.Errorf("%s %w", path, err)
 	}
 	return h, nil
 }
 
 // DecodeHistory reads a history and checks it could have been recorded:
-// a corrupt history is an error, never a verdict.
+// a corrupt history is an error, never a verdict. Its errors, as
+// Validate's, follow the file's name ("h.json is corrupt: ...").
 func DecodeHistory(data []byte) (History, error) {
 	var h History
 	if err := json.Unmarshal(data, &h); err != nil {
-		return History{}, fmt.Errorf("not a history file: %w", err)
+		return History{}, fmt.Errorf("is not a history file: %w", err)
 	}
 	if err := h.Validate(); err != nil {
 		return History{}, err
@@ -151,12 +152,12 @@ var kinds = map[Kind]bool{
 // called before it returned.
 func (h History) Validate() error {
 	if h.Version < 1 || h.Version > HistoryVersion {
-		return fmt.Errorf("history format version %d; this syncsim reads versions 1 to %d", h.Version, HistoryVersion)
+		return fmt.Errorf("has history format version %d; this syncsim reads versions 1 to %d", h.Version, HistoryVersion)
 	}
 	last := int64(0)
 	for i, e := range h.Events {
 		if err := e.validate(last); err != nil {
-			return fmt.Errorf("corrupt history: event %d (%q at t=%d): %w", i, e.Kind, e.Time, err)
+			return fmt.Errorf("is corrupt: event %d (%q at t=%d): %w", i, e.Kind, e.Time, err)
 		}
 		last = e.Time
 	}

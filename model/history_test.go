@@ -19,16 +19,16 @@ import (
 // written is an error naming the event and what is wrong, never a verdict.
 func TestReadHistoryRejectsCorrupt(t *testing.T) {
 	tests := []struct{ name, history, want string }{
-		{"version -1", `{"version":-1,"events":[]}`, "history format version -1; this syncsim reads versions 1 to 1"},
-		{"version 0", `{"events":[]}`, "history format version 0"},
-		{"newer version", `{"version":2,"events":[]}`, "history format version 2"},
+		{"version -1", `{"version":-1,"events":[]}`, "has history format version -1; this syncsim reads versions 1 to 1"},
+		{"version 0", `{"events":[]}`, "has history format version 0"},
+		{"newer version", `{"version":2,"events":[]}`, "has history format version 2"},
 		{"negative time", `{"version":1,"events":[{"t":-5,"kind":"ready"}]}`, `event 0 ("ready" at t=-5): its time is negative`},
 		{"backwards", `{"version":1,"events":[{"t":10,"kind":"ready"},{"t":20,"kind":"quiet-end"},{"t":15,"kind":"quiet-end"}]}`,
 			`event 2 ("quiet-end" at t=15): its time is before the previous event's, t=20`},
 		{"unknown kind", `{"version":1,"events":[{"t":1,"kind":"teleport"}]}`, `event 0 ("teleport" at t=1): unknown kind "teleport"`},
 		{"called after it returned", `{"version":1,"events":[{"t":5,"call":9,"kind":"commit"}]}`, `event 0 ("commit" at t=5): it was called at t=9, after it returned`},
 		{"negative call", `{"version":1,"events":[{"t":5,"call":-1,"kind":"commit"}]}`, `its call time -1 is negative`},
-		{"not JSON", `{"version":1,"events":[`, "not a history file"},
+		{"not JSON", `{"version":1,"events":[`, "is not a history file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

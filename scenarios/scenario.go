@@ -101,7 +101,7 @@ func explainJSON(data []byte, offset int, err error) error {
 	// Name the value in the file's words: json's own errors give Go's
 	// names, or (from a type's UnmarshalJSON) no field at all.
 	path, want, located := locate(data, reflect.TypeFor[Scenario](), "")
-	if located == nil {
+	if located == nil || !json.Valid(data) { // truncated: no value is to blame
 		return fmt.Errorf("line %d: %w", line(offset), err)
 	}
 	where := cmp.Or(path, "the scenario")
