@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -288,6 +289,17 @@ func TestSyncsLsCannotBeForged(t *testing.T) {
 	for _, shown := range []string{`"nl\nsync\t-\t-\t0\t-"`, `"esc\x1b[2J"`, `"\"quoted\""`, `"na\u00efve"`, "...(10000 bytes)"} {
 		if !strings.Contains(out.String(), shown) {
 			t.Errorf("syncs ls does not show %s:\n%s", shown, out.String())
+		}
+	}
+}
+
+// TestDefaultDefinitionIsJSON: the default definition stays a JSON object
+// whatever the name holds (Go's %q writes \x1b, which JSON does not know).
+func TestDefaultDefinitionIsJSON(t *testing.T) {
+	for _, name := range []string{"orders", "esc\x1b", "nl\n", `q"uote`, "naïve"} {
+		var got map[string]string
+		if err := json.Unmarshal([]byte(defaultDefinition(name)), &got); err != nil || got["name"] != name {
+			t.Errorf("defaultDefinition(%q) = %s: %v", name, defaultDefinition(name), err)
 		}
 	}
 }
