@@ -67,7 +67,7 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	fs.SetOutput(stderr)
 	x := &exploration{}
 	c := &x.campaign
-	fs.DurationVar(&c.Duration, "duration", time.Minute, "start no scenario after this long (with --count and no --duration: no time limit)")
+	cliflag.DurationVar(fs, &c.Duration, "duration", time.Minute, "start no scenario after this long (with --count and no --duration: no time limit)")
 	fs.IntVar(&c.Count, "count", 0, "run at most this many scenarios (0: no limit)")
 	fs.Int64Var(&c.Seed, "seed", 0, "first seed (0: pick one and print it); the same seed draws the same scenarios")
 	shard := fs.String("shard", "1/1", "run shard i of n (i from 1): seeds are dealt round-robin, so n runs with one seed split a campaign")
@@ -79,7 +79,7 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	fs.IntVar(&c.Parallel, "parallel", 3, "scenarios to run at once")
 	fs.BoolVar(&c.KeepGoing, "keep-going", false, "go on after the first violation")
 	fs.BoolVar(&x.shrink, "shrink", true, "shrink the first violation to a smaller timeline that still fails")
-	fs.DurationVar(&x.shrinking.Budget, "shrink-time", 3*time.Minute, "time allowed for shrinking")
+	cliflag.DurationVar(fs, &x.shrinking.Budget, "shrink-time", 3*time.Minute, "time allowed for shrinking")
 	fs.IntVar(&x.shrinking.Confirm, "confirm", 4, "runs that measure how often a failure comes back, before and after shrinking")
 	cliflag.PathVar(fs, &c.Options.Reports, "out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
 	fs.StringVar(&x.mutant, "mutant", "", mutantUsage)

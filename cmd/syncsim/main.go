@@ -42,6 +42,10 @@ Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		stop() // a second interrupt ends the process at once, whatever it waits on
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	sim.Close() // leaves the scratch directory a command's sim.Init entered, and removes it
@@ -349,8 +353,8 @@ func report(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		fmt.Fprintf(stderr, "syncsim report: %s is not a reports directory; give the directory run reports were written to\n", dir)
+	if err := reports.CheckRoot(dir); err != nil {
+		fmt.Fprintf(stderr, "syncsim report: %v; give the directory run reports were written to\n", err)
 		return exitUsage
 	}
 	path, err := reports.Index(dir)

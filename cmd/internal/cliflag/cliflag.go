@@ -5,7 +5,9 @@ package cliflag
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"path/filepath"
+	"time"
 )
 
 // Parse parses args with fs and returns the arguments that are not flags,
@@ -67,4 +69,28 @@ func abs(path string) string {
 		return a
 	}
 	return path
+}
+
+// DurationVar defines a duration flag that refuses a negative value: a
+// time limit below zero would otherwise mean no limit at all.
+func DurationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*duration)(p), name, usage)
+}
+
+// duration is a flag.Value holding a duration of at least zero.
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; write it like 90s or 5m", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%v is negative", v)
+	}
+	*d = duration(v)
+	return nil
 }
