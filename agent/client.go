@@ -106,20 +106,14 @@ func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
 	if (cfg.Cert == "") != (cfg.Key == "") {
 		return nil, errors.New("a client certificate needs both a certificate file and a key file")
 	}
-	for _, ep := range cfg.Endpoints {
-		if u, err := url.Parse(ep); err == nil && u.Scheme == "http" {
-			return nil, fmt.Errorf("endpoint %q is plaintext http://, but TLS was asked for (%s): write https:// or leave the scheme out", ep, cfg.tlsFiles())
-		}
+	if ep := plaintextEndpoint(cfg.Endpoints); ep != "" {
+		return nil, fmt.Errorf("endpoint %q is plaintext http://, but TLS was asked for (%s): write https:// or leave the scheme out", ep, cfg.tlsFiles())
 	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CACert != "" {
-		pem, err := readPEMFile("CA certificate", cfg.CACert)
-		if err != nil {
+		var err error
+		if conf.RootCAs, err = readCAs(cfg.CACert); err != nil {
 			return nil, err
-		}
-		conf.RootCAs = x509.NewCertPool()
-		if !conf.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS: CA certificate file %s holds no PEM certificate", cfg.CACert)
 		}
 	}
 	if cfg.Cert != "" {
@@ -132,6 +126,16 @@ func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
 	return conf, nil
 }
 
+// plaintextEndpoint is the first http:// endpoint, "" if none.
+func plaintextEndpoint(endpoints []string) string {
+	for _, ep := range endpoints {
+		if u, err := url.Parse(ep); err == nil && u.Scheme == "http" {
+			return ep
+		}
+	}
+	return ""
+}
+
 // tlsFiles names the TLS files given, for errors.
 func (cfg ClientConfig) tlsFiles() string {
 	var files []string
@@ -141,6 +145,18 @@ func (cfg ClientConfig) tlsFiles() string {
 		}
 	}
 	return strings.Join(files, ", ")
+}
+
+func readCAs(path string) (*x509.CertPool, error) {
+	pem, err := readPEMFile("CA certificate", path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("TLS: CA certificate file %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 func readKeyPair(certFile, keyFile string) (tls.Certificate, error) {

@@ -276,22 +276,26 @@ func syncs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, conn.requestTimeout)
 	defer cancel()
-	switch verb {
-	case "add":
-		err = agent.AddSync(ctx, client, conn.prefix, name, def)
-	case "rm":
-		err = agent.RemoveSync(ctx, client, conn.prefix, name)
-	case "ls":
-		var list []agent.SyncStatus
-		if list, err = agent.ListSyncs(ctx, client, conn.prefix); err == nil {
-			printSyncs(stdout, list)
-		}
-	}
-	if err != nil {
+	if err := operate(ctx, client, conn.prefix, verb, name, def, stdout); err != nil {
 		fmt.Fprintf(stderr, "syncagent syncs %s: %v\n", verb, err)
 		return 1
 	}
 	return 0
+}
+
+// operate does what verb asks of etcd.
+func operate(ctx context.Context, client *clientv3.Client, prefix, verb, name, def string, stdout io.Writer) error {
+	switch verb {
+	case "add":
+		return agent.AddSync(ctx, client, prefix, name, def)
+	case "rm":
+		return agent.RemoveSync(ctx, client, prefix, name)
+	}
+	list, err := agent.ListSyncs(ctx, client, prefix)
+	if err == nil {
+		printSyncs(stdout, list)
+	}
+	return err
 }
 
 // checkSyncArgs rejects a bad connection flag, an add's bad sync name or
