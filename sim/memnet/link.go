@@ -248,20 +248,17 @@ type chunk struct {
 	eof bool
 }
 
-// flow is one direction's traffic in flight, in order.
+// flow is one direction's traffic in flight, in order: one egress pops
+// it, so later traffic with a shorter delay waits behind earlier traffic,
+// as over TCP.
 type flow struct {
 	mu   sync.Mutex
 	q    []chunk
-	last time.Time // the latest due time queued: later traffic never overtakes
 	wake chan struct{}
 }
 
 func (f *flow) push(c chunk) {
 	f.mu.Lock()
-	if c.due.Before(f.last) {
-		c.due = f.last
-	}
-	f.last = c.due
 	f.q = append(f.q, c)
 	f.mu.Unlock()
 	select {

@@ -156,7 +156,8 @@ func TestIsolateSomeMembers(t *testing.T) {
 	}
 
 	l.Reconnect()
-	if _, err := c0.Read(make([]byte, 1)); err == nil {
+	c0.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := c0.Read(make([]byte, 1)); !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatal("a connection cut by the isolation survived Reconnect")
 	}
 	c := dial(t, l, "m0:1")
@@ -420,8 +421,8 @@ func TestResetFromClientEnd(t *testing.T) {
 		synctest.Wait()
 		select {
 		case err := <-readErr:
-			if err == nil {
-				t.Fatal("a read succeeded on a reset connection")
+			if !errors.Is(err, io.ErrClosedPipe) {
+				t.Fatalf("a read on a reset connection returned %v, want its own end closed", err)
 			}
 		default:
 			t.Fatal("a blocked read survived Reset")
@@ -443,7 +444,8 @@ func TestResetFromClientEnd(t *testing.T) {
 		if _, err := l.Dial(context.Background(), "m0:1"); !errors.Is(err, ErrClosed) {
 			t.Fatalf("a closed link dialled: %v", err)
 		}
-		if _, err := c2.Read(make([]byte, 1)); err == nil {
+		c2.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := c2.Read(make([]byte, 1)); !errors.Is(err, io.ErrClosedPipe) {
 			t.Fatal("a connection survived Close")
 		}
 	})
