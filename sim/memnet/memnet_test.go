@@ -450,3 +450,60 @@ func TestResetFromClientEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestGRPCInABubble: a gRPC server and client talk through a link inside
+// a synctest bubble; an isolation of a minute and gRPC's reconnect
+// backoff pass on simulated time, in next to no wall time.
+func TestGRPCInABubble(t *testing.T) {
+	wall := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		n := New()
+		ln, err := n.Listen("m0:2379")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		healthpb.RegisterHealthServer(srv, health.NewServer())
+		go srv.Serve(ln)
+		t.Cleanup(srv.Stop)
+		l := n.Link(1, "m0:2379")
+		t.Cleanup(l.Close)
+		cc, err := grpc.NewClient("passthrough:///m0:2379",
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithContextDialer(l.Dial))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cc.Close() })
+		hc := healthpb.NewHealthClient(cc)
+		check := func(d time.Duration) error {
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+			return err
+		}
+		if err := check(time.Second); err != nil {
+			t.Fatal(err)
+		}
+		l.Isolate(nil)
+		start := time.Now()
+		if err := check(time.Minute); err == nil {
+			t.Fatal("a health check got through an isolated link")
+		}
+		if d := time.Since(start); d != time.Minute {
+			t.Fatalf("the check gave up after %v of simulated time, want its 1m deadline", d)
+		}
+		l.Reconnect()
+		for i := 0; ; i++ { // retried, as clientv3 does: a request sent as the connection drops fails with it
+			if err := check(2 * time.Second); err == nil {
+				break
+			} else if i == 2 {
+				t.Fatalf("after Reconnect: %v", err)
+			}
+		}
+	})
+	if d := time.Since(wall); d > 2*time.Second {
+		t.Fatalf("a minute of simulated isolation took %v of wall time", d)
+	}
+	t.Logf("a minute of simulated isolation took %v of wall time", time.Since(wall))
+}
