@@ -13,6 +13,8 @@ import (
 
 	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.uber.org/zap"
+
+	"github.com/syncsim/syncsim/sim/memnet"
 )
 
 // link is one agent's network: a proxy to each member, so the agent can be
@@ -26,13 +28,7 @@ type link struct {
 	eps     []string
 	conns   map[*conn]bool // the agent's open connections through the proxies
 	held    bool           // traffic is held (pause, stall): what is sent now arrives when it ends
-	armed   *armed         // a stall waiting for the agent's next write under a directory
-}
-
-// armed is a stall that begins when the agent sends a write under dir.
-type armed struct {
-	dir   string
-	began func() // called as it begins
+	armed   *memnet.Armed  // a stall waiting for the agent's next write under a directory
 }
 
 // newLink starts a proxy per member URL, listening on unix sockets in dir.
@@ -164,7 +160,7 @@ func (l *link) isHeld() bool {
 func (l *link) arm(dir string, began func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.armed = &armed{dir: dir, began: began}
+	l.armed = memnet.NewArmed(dir, began)
 }
 
 // fire begins an armed hold if one of keys (relative to the prefix) is
@@ -172,15 +168,14 @@ func (l *link) arm(dir string, began func()) {
 // write that fired it is held.
 func (l *link) fire(keys []string) {
 	l.mu.Lock()
-	a := l.armed
-	hit := a != nil && slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, a.dir+"/") })
+	began, hit := l.armed.Take(keys)
 	if hit {
 		l.armed = nil
 		l.holdLocked()
 	}
 	l.mu.Unlock()
 	if hit {
-		a.began()
+		began()
 	}
 }
 

@@ -29,14 +29,28 @@ type Link struct {
 	jitter  time.Duration
 	held    bool
 	open    chan struct{} // closed while not held
-	armed   *armed
+	armed   *Armed
 	relays  map[*relay]bool
 }
 
-// armed is a hold that begins when the client sends a write under dir.
-type armed struct {
+// Armed is a hold waiting for a client's next write under a directory of
+// the key space; both of the harness's links keep one.
+type Armed struct {
 	dir   string
-	began func()
+	began func() // called as the hold begins
+}
+
+// NewArmed arms a hold on the next write under dir; began is called when
+// it begins.
+func NewArmed(dir string, began func()) *Armed { return &Armed{dir: dir, began: began} }
+
+// Take reports whether one of keys is under the armed directory and, if so,
+// returns what to call once the hold began. A nil Armed takes nothing.
+func (a *Armed) Take(keys []string) (began func(), hit bool) {
+	if a == nil || !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, a.dir+"/") }) {
+		return nil, false
+	}
+	return a.began, true
 }
 
 // Link returns a view of the network in which members (addresses, in
@@ -133,22 +147,21 @@ func (l *Link) IsHeld() bool {
 func (l *Link) Arm(dir string, began func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.armed = &armed{dir: dir, began: began}
+	l.armed = NewArmed(dir, began)
 }
 
 // Fire begins an armed hold if one of keys is under its directory. It
 // returns once the link holds, so the write that fired it is held.
 func (l *Link) Fire(keys []string) {
 	l.mu.Lock()
-	a := l.armed
-	hit := a != nil && slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, a.dir+"/") })
+	began, hit := l.armed.Take(keys)
 	if hit {
 		l.armed = nil
 		l.holdLocked()
 	}
 	l.mu.Unlock()
 	if hit {
-		a.began()
+		began()
 	}
 }
 
