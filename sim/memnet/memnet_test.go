@@ -171,33 +171,8 @@ func TestIsolateSomeMembers(t *testing.T) {
 // within two seconds of Reconnect (no wait for gRPC's connect timeout on a
 // connection whose handshake was dropped).
 func TestIsolateAllHealsGRPC(t *testing.T) {
-	n := New()
-	ln, err := n.Listen("m0:2379")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-
-	l := n.Link(1, "m0:2379")
-	t.Cleanup(l.Close)
-	l.Isolate(nil) // from the start: the handshake itself is dropped
-	cc, err := grpc.NewClient("passthrough:///m0:2379",
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(l.Dial))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	hc := healthpb.NewHealthClient(cc)
-	check := func(d time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
-		return err
-	}
+	l, check := healthOverLink(t)
+	l.Isolate(nil) // before the first request: the handshake itself is dropped
 	// served retries for 2 s, as clientv3 does: a request sent just as
 	// the connection is dropped fails with it.
 	served := func() error {
@@ -457,31 +432,7 @@ func TestResetFromClientEnd(t *testing.T) {
 func TestGRPCInABubble(t *testing.T) {
 	wall := time.Now()
 	synctest.Test(t, func(t *testing.T) {
-		n := New()
-		ln, err := n.Listen("m0:2379")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer()
-		healthpb.RegisterHealthServer(srv, health.NewServer())
-		go srv.Serve(ln)
-		t.Cleanup(srv.Stop)
-		l := n.Link(1, "m0:2379")
-		t.Cleanup(l.Close)
-		cc, err := grpc.NewClient("passthrough:///m0:2379",
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithContextDialer(l.Dial))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cc.Close() })
-		hc := healthpb.NewHealthClient(cc)
-		check := func(d time.Duration) error {
-			ctx, cancel := context.WithTimeout(context.Background(), d)
-			defer cancel()
-			_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
-			return err
-		}
+		l, check := healthOverLink(t)
 		if err := check(time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -506,4 +457,36 @@ func TestGRPCInABubble(t *testing.T) {
 		t.Fatalf("a minute of simulated isolation took %v of wall time", d)
 	}
 	t.Logf("a minute of simulated isolation took %v of wall time", time.Since(wall))
+}
+
+// healthOverLink serves gRPC's health service at m0 and returns a link to
+// it and a health check through the link, bounded by d. gRPC connects on
+// the first check, so a fault injected before it catches the handshake.
+func healthOverLink(t *testing.T) (*Link, func(d time.Duration) error) {
+	t.Helper()
+	n := New()
+	ln, err := n.Listen("m0:2379")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	l := n.Link(1, "m0:2379")
+	t.Cleanup(l.Close)
+	cc, err := grpc.NewClient("passthrough:///m0:2379",
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(l.Dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	hc := healthpb.NewHealthClient(cc)
+	return l, func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		return err
+	}
 }
