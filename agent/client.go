@@ -52,8 +52,8 @@ const maxPEMFile = 1 << 20
 // so wrong credentials are an error here (wrapping ErrCredentials) rather
 // than on the first request.
 func NewClient(cfg ClientConfig) (*clientv3.Client, error) {
-	if len(cfg.Endpoints) == 0 {
-		return nil, errors.New("no etcd endpoints given")
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	tlsConfig, err := cfg.tlsConfig()
 	if err != nil {
@@ -94,6 +94,18 @@ func NewClient(cfg ClientConfig) (*clientv3.Client, error) {
 		return nil, unreachable(err)
 	}
 	return c, nil
+}
+
+// Check reports what no connection could use: no endpoints, TLS asked for
+// with a plaintext endpoint, TLS files that do not hold what they are named
+// for. NewClient checks the same; a command checks first, before it starts
+// anything else.
+func (cfg ClientConfig) Check() error {
+	if len(cfg.Endpoints) == 0 {
+		return errors.New("no etcd endpoints given")
+	}
+	_, err := cfg.tlsConfig()
+	return err
 }
 
 // tlsConfig is nil when no TLS file was given. Otherwise every endpoint must

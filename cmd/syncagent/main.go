@@ -100,7 +100,9 @@ func (c *connection) check() error {
 	if c.dialTimeout <= 0 || c.requestTimeout <= 0 {
 		return fmt.Errorf("--dial-timeout %v and --request-timeout %v must be positive", c.dialTimeout, c.requestTimeout)
 	}
-	return nil
+	// TLS files are read now, so a bad one is refused before anything
+	// starts (the metrics server, a log line saying it serves).
+	return c.config().Check()
 }
 
 func (c *connection) config() agent.ClientConfig {

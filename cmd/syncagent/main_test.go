@@ -303,3 +303,17 @@ func TestDefaultDefinitionIsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBadTLSFileRefusedBeforeServing: a TLS file that holds no certificate
+// is refused before run starts anything, its metrics server included.
+func TestBadTLSFileRefusedBeforeServing(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"run", "--cacert", empty, "--endpoints", "https://127.0.0.1:1", "--metrics-addr", freeAddr(t)}, io.Discard, &errb)
+	if code != 2 || strings.Contains(errb.String(), "serving metrics") {
+		t.Fatalf("exit %d, want 2 before serving anything; stderr:\n%s", code, errb.String())
+	}
+}
