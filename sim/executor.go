@@ -154,7 +154,7 @@ func (x *executor) run(ctx context.Context, t0 time.Time, i int, s Step) (heal f
 		x.skip(i, s, model.Skipped, "", fmt.Errorf("unknown fault %q", s.Fault))
 		return nil
 	}
-	t, err := x.resolve(ctx, i, s)
+	t, err := x.resolve(ctx, i, fp, s)
 	if err != nil {
 		x.skip(i, s, notApplied(s, err), "", err)
 		return nil

@@ -47,10 +47,9 @@ func isRole(t Target) bool {
 	return strings.HasPrefix(string(t), OwnerOf+" ")
 }
 
-// resolve turns the step's target into what it names now. A role waits to
-// be filled, up to roleWait, and is a vacancy if it is not.
-func (x *executor) resolve(ctx context.Context, step int, s Step) (Resolved, error) {
-	fp, _ := Lookup(s.Fault)
+// resolve turns the step's target, for fault fp, into what it names now. A
+// role waits to be filled, up to roleWait, and is a vacancy if it is not.
+func (x *executor) resolve(ctx context.Context, step int, fp Failpoint, s Step) (Resolved, error) {
 	ref, err := ParseTarget(fp.Target(), s.Target)
 	if err != nil {
 		return Resolved{}, err
