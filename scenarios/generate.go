@@ -187,9 +187,7 @@ func (d *drawing) draw(t *rapid.T) *Scenario {
 		},
 		Steps: d.steps,
 	}
-	if most, _ := sim.MostMembersDown(sc.Members, sc.Steps); most > (sc.Members-1)/2 {
-		sc.AllowQuorumLoss = true
-	}
+	sc.AllowQuorumLoss = sim.QuorumLost(sc.Members, sc.Steps) != ""
 	return sc
 }
 
