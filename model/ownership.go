@@ -267,9 +267,7 @@ func Faults(h History) []FaultWindow {
 	return windows
 }
 
-// FaultsDuring describes the faults that were active at some point in [from, to].
-func FaultsDuring(h History, from, to int64) []string { return faultsDuring(Faults(h), from, to) }
-
+// faultsDuring describes the fault windows active at some point in [from, to].
 func faultsDuring(windows []FaultWindow, from, to int64) []string {
 	var out []string
 	for _, w := range windows {
