@@ -1,10 +1,7 @@
 package model_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,21 +61,9 @@ func readCorpusEntry(t *testing.T, dir string) (model.History, expected) {
 	if err != nil {
 		t.Fatalf("%s/expected.json: %v", dir, err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "history.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s/history.json.gz: %v", dir, err)
-	}
-	data, err = io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("%s/history.json.gz: %v", dir, err)
-	}
 	// Decoded as syncsim check decodes a history: a corpus entry that
 	// check would refuse as corrupt proves nothing.
-	h, err := model.DecodeHistory(data)
+	h, err := model.DecodeHistory(gunzip(t, filepath.Join(dir, "history.json.gz")))
 	if err != nil {
 		t.Fatalf("%s/history.json.gz %v", dir, err)
 	}
