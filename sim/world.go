@@ -26,9 +26,6 @@ type world struct {
 	rec      *recorder
 	log      *etcdLog // etcd's own account of the run
 
-	// newNetwork makes an agent process's network, named uniquely.
-	newNetwork func(name string) (network, error)
-
 	mu     sync.Mutex
 	procs  map[string]*proc // the current process of each agent
 	lives  map[string]int   // how many processes each agent has had
@@ -36,16 +33,8 @@ type world struct {
 }
 
 func newWorld(setup Setup, opts Options, cluster *Cluster, operator *clientv3.Client) *world {
-	w := &world{setup: setup, opts: opts, cluster: cluster, operator: operator, rec: newRecorder(),
+	return &world{setup: setup, opts: opts, cluster: cluster, operator: operator, rec: newRecorder(),
 		procs: map[string]*proc{}, lives: map[string]int{}}
-	w.newNetwork = func(name string) (network, error) {
-		l, err := newLink(cluster.Dir, name, cluster.Endpoints())
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
-	}
-	return w
 }
 
 // executor plays timelines on this world: its agents, members and operator.
@@ -81,7 +70,7 @@ func (w *world) start(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lives[id]++
-	l, err := w.newNetwork(fmt.Sprintf("%s.%d", id, w.lives[id]))
+	l, err := newLink(w.cluster.Dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.cluster.Endpoints())
 	if err != nil {
 		return fmt.Errorf("start the network of %s: %w", id, err)
 	}
