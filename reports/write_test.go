@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -138,13 +137,7 @@ func TestRecheckUsesTheSummary(t *testing.T) {
 		t.Fatalf("re-checked against the summary, want P1 failing but not counted: %v, %v", v, err)
 	}
 	// An older report: no "checked" in its summary, so its scenario counts.
-	path := filepath.Join(dir, "summary.json")
-	var raw map[string]any
-	data, _ := os.ReadFile(path)
-	json.Unmarshal(data, &raw)
-	delete(raw, "checked")
-	data, _ = json.Marshal(raw)
-	os.WriteFile(path, data, 0o644)
+	doctor(t, filepath.Join(dir, "summary.json"), func(m map[string]any) { delete(m, "checked") })
 	if v, err := Recheck(dir); err != nil || v.Status != model.Fail {
 		t.Fatalf("re-checked against scenario.json (expect P1), want fail: %v, %v", v, err)
 	}
