@@ -25,13 +25,7 @@ func TestHostileInputExitsTwo(t *testing.T) {
 		}
 		return path
 	}
-	write := func(name, data string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name, data string) string { return writeFile(t, dir, name, []byte(data)) }
 	bigScenario := sparse("big.json", 17<<20)
 	bigHistory := sparse("big-history.json", 257<<20)
 	oldVersion := write("minus.json", `{"version":-1,"events":[]}`)

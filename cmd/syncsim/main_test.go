@@ -19,20 +19,38 @@ func syncsim(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// writeFile writes data to name under dir, making the directories name
+// holds, and returns its path: a test whose input was never written would
+// see a missing file instead of the input it is about.
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// scenarioFile writes the catalogue's owner-crash to dir and returns its path.
+func scenarioFile(t *testing.T, dir string) string {
+	t.Helper()
+	sc, err := scenarios.Find("owner-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, "owner-crash.json", sc.Encode())
+}
+
 func TestBadUsageExitsTwo(t *testing.T) {
 	dir := t.TempDir()
-	corrupt := filepath.Join(dir, "history.json")
-	os.WriteFile(corrupt, []byte(`{"version":1,"events":[{"t":`), 0o644)
-	newer := filepath.Join(dir, "newer.json")
-	os.WriteFile(newer, []byte(`{"version":99,"events":[]}`), 0o644)
-	newerReport := filepath.Join(dir, "newer-report")
-	os.MkdirAll(newerReport, 0o755)
-	os.WriteFile(filepath.Join(newerReport, "summary.json"), []byte(`{"format":99}`), 0o644)
-	truncated := filepath.Join(dir, "truncated.json")
-	os.WriteFile(truncated, []byte(`{"version":1,"events":[{"t":1,"kind":"work-start"},`), 0o644)
-	scenarioFile := filepath.Join(dir, "owner-crash.json")
-	sc, _ := scenarios.Find("owner-crash")
-	os.WriteFile(scenarioFile, sc.Encode(), 0o644)
+	corrupt := writeFile(t, dir, "history.json", []byte(`{"version":1,"events":[{"t":`))
+	newer := writeFile(t, dir, "newer.json", []byte(`{"version":99,"events":[]}`))
+	newerReport := filepath.Dir(writeFile(t, dir, "newer-report/summary.json", []byte(`{"format":99}`)))
+	truncated := writeFile(t, dir, "truncated.json", []byte(`{"version":1,"events":[{"t":1,"kind":"work-start"},`))
+	scenarioFile := scenarioFile(t, dir)
 	tests := []struct {
 		args []string
 		want string
@@ -86,12 +104,12 @@ func TestCheckReproducesAStoredVerdict(t *testing.T) {
 	}}
 	dir := t.TempDir()
 	data, _ := json.Marshal(h)
-	os.WriteFile(filepath.Join(dir, "history.json"), data, 0o644)
+	writeFile(t, dir, "history.json", data)
 	sc, err := scenarios.Find("owner-crash")
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "scenario.json"), sc.Encode(), 0o644)
+	writeFile(t, dir, "scenario.json", sc.Encode())
 
 	code, stdout, _ := syncsim("check", dir)
 	want := model.Check(h, model.Options{Expect: sc.Expect}).Results[0].Summary
@@ -119,9 +137,8 @@ func TestCheckUndecidedExitsThree(t *testing.T) {
 	h := model.History{Version: model.HistoryVersion, Events: []model.Event{
 		{Time: 1e6, Kind: model.Skipped, Detail: "step 1 (crash owner of sync-1): nobody works on sync-1"},
 	}}
-	path := filepath.Join(t.TempDir(), "history.json")
 	data, _ := json.Marshal(h)
-	os.WriteFile(path, data, 0o644)
+	path := writeFile(t, t.TempDir(), "history.json", data)
 	code, stdout, _ := syncsim("check", path)
 	if code != exitUndecided || !strings.Contains(stdout, "proves nothing") {
 		t.Fatalf("exit %d, %q; want 3 and the reason", code, stdout)

@@ -2,24 +2,16 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/syncsim/syncsim/scenarios"
 )
 
 // TestBadOutExitsTwo: every command that writes reports checks --out before
 // it runs anything: a file there is a usage error naming the path.
 func TestBadOutExitsTwo(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "not-a-dir")
-	if err := os.WriteFile(file, []byte("keep me"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	scenarioFile := filepath.Join(dir, "owner-crash.json")
-	sc, _ := scenarios.Find("owner-crash")
-	os.WriteFile(scenarioFile, sc.Encode(), 0o644)
+	file := writeFile(t, dir, "not-a-dir", []byte("keep me"))
+	scenarioFile := scenarioFile(t, dir)
 	for _, args := range [][]string{
 		{"run", "--out", file, "owner-crash"},
 		{"explore", "--out", file, "--count", "1"},
