@@ -127,27 +127,37 @@ func (w *world) live(id string) (*proc, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p := w.procs[id]
-	if p == nil || p.stopping.Load() {
+	if p == nil || !p.running() {
 		return nil, false
+	}
+	return p, true
+}
+
+// running reports whether p neither is stopping nor has returned.
+func (p *proc) running() bool {
+	if p.stopping.Load() {
+		return false
 	}
 	select {
 	case <-p.done:
-		return nil, false
+		return false
 	default:
-		return p, true
+		return true
 	}
 }
 
 // running lists the agents with a running process, sorted.
 func (w *world) running() []string {
 	w.mu.Lock()
-	ids := make([]string, 0, len(w.procs))
-	for id := range w.procs {
-		ids = append(ids, id)
+	defer w.mu.Unlock()
+	var ids []string
+	for id, p := range w.procs {
+		if p.running() {
+			ids = append(ids, id)
+		}
 	}
-	w.mu.Unlock()
 	slices.Sort(ids)
-	return slices.DeleteFunc(ids, func(id string) bool { _, ok := w.live(id); return !ok })
+	return ids
 }
 
 // process is agent id's running process, as faults see it.
