@@ -26,15 +26,8 @@ func Cases(t *testing.T, pattern string, update bool, run func(t *testing.T, inp
 			if err != nil {
 				t.Fatal(err)
 			}
-			input, want, _ := strings.Cut(string(data), Separator)
-			got := run(t, input)
-			if update {
-				write(t, path, input+Separator+got)
-				return
-			}
-			if got != want {
-				t.Errorf("%s: the output differs (rerun with -update to accept it):\n--- got\n%s--- want\n%s", path, got, want)
-			}
+			input, _, _ := strings.Cut(string(data), Separator)
+			Golden(t, path, input+Separator+run(t, input), update)
 		})
 	}
 }
