@@ -18,9 +18,7 @@ func CheckStop(h History, bound time.Duration) Result {
 	}
 	for _, e := range h.Events {
 		w.late(e.Time)
-		if step, ok := stopSteps[e.Kind]; ok {
-			step(&w, e)
-		}
+		w.step(e)
 	}
 	r := Result{Property: StopMeansStop}
 	if len(w.found) > 0 {
@@ -41,22 +39,25 @@ type stopWatch struct {
 	found   []Violation
 }
 
-// stopSteps is what each kind of event does to the watch.
-var stopSteps = map[Kind]func(*stopWatch, Event){
-	SyncAdded:   func(w *stopWatch, e Event) { delete(w.removed, e.Sync) },
-	SyncRemoved: func(w *stopWatch, e Event) { w.removed[e.Sync] = e.Time },
-	AgentStart:  func(w *stopWatch, e Event) { delete(w.ended, e.Agent) },
-	AgentStop:   (*stopWatch).end,
-	AgentCrash:  (*stopWatch).end,
-	AgentExit:   (*stopWatch).end,
-	WorkStart:   (*stopWatch).start,
-	WorkExit:    func(w *stopWatch, e Event) { delete(w.running[e.Sync], e.Worker) },
-	Commit:      (*stopWatch).commit,
-}
-
-func (w *stopWatch) end(e Event) {
-	if _, ok := w.ended[e.Agent]; !ok {
-		w.ended[e.Agent] = e.Time
+// step applies one event to the watch.
+func (w *stopWatch) step(e Event) {
+	switch e.Kind {
+	case SyncAdded:
+		delete(w.removed, e.Sync)
+	case SyncRemoved:
+		w.removed[e.Sync] = e.Time
+	case AgentStart:
+		delete(w.ended, e.Agent)
+	case AgentStop, AgentCrash, AgentExit:
+		if _, ok := w.ended[e.Agent]; !ok {
+			w.ended[e.Agent] = e.Time
+		}
+	case WorkStart:
+		w.start(e)
+	case WorkExit:
+		delete(w.running[e.Sync], e.Worker)
+	case Commit:
+		w.commit(e)
 	}
 }
 
