@@ -71,8 +71,8 @@ func gunzip(tb testing.TB, path string) []byte {
 }
 
 // FuzzReadHistory decodes arbitrary bytes as a history: it never panics,
-// what it accepts keeps the recorder's guarantees and survives a round
-// trip, and the checkers never panic on a small one.
+// what it accepts (DecodeHistory validates it) survives a round trip, and
+// the checkers never panic on a small one.
 func FuzzReadHistory(f *testing.F) {
 	// The corpus's first events: whole histories of thousands of events
 	// stall the fuzzer, which minimises every new input it finds.
@@ -99,9 +99,6 @@ func FuzzReadHistory(f *testing.F) {
 		h, err := model.DecodeHistory(data)
 		if err != nil {
 			return
-		}
-		if err := h.Validate(); err != nil {
-			t.Fatalf("accepted a history that does not validate: %v", err)
 		}
 		again, err := json.Marshal(h)
 		if err != nil {
