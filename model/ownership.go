@@ -283,7 +283,7 @@ func faultsDuring(windows []FaultWindow, from, to int64) []string {
 }
 
 // pictureBudget bounds porcupine's search once a direct check has proved the
-// violation: the search then only draws the picture in linearizability.html,
+// violation: the search then only draws its report page (a Picture),
 // and proving a badly tangled history illegal can take its whole timeout
 // (a minute, for one planted bug's run).
 const pictureBudget = 5 * time.Second
