@@ -7,10 +7,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -19,6 +17,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/syncsim/syncsim/internal/readfile"
 )
 
 // ClientConfig says how to reach etcd: endpoints, optional TLS files and
@@ -190,20 +190,9 @@ func readKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 // readPEMFile reads a regular file of at most maxPEMFile bytes, so a FIFO or
 // a device given by mistake is an error, not a hang.
 func readPEMFile(what, path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := readfile.Regular(path, maxPEMFile)
 	if err != nil {
 		return nil, fmt.Errorf("TLS: %s file: %w", what, err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("TLS: %s file %s is not a regular file", what, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-	if err == nil && len(data) > maxPEMFile {
-		err = fmt.Errorf("larger than %d bytes", maxPEMFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("TLS: %s file %s: %w", what, path, err)
 	}
 	return data, nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +231,23 @@ func newPKI(t *testing.T) pki {
 	p.serverCert, p.serverKey = issue(2, "server")
 	p.clientCert, p.clientKey = issue(3, "client")
 	return p
+}
+
+// TestTLSFileThatIsAFIFO: a FIFO named as a TLS file is refused at once; an
+// open of it would wait for a writer for ever.
+func TestTLSFileThatIsAFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- agent.ClientConfig{Endpoints: []string{"https://127.0.0.1:1"}, CACert: fifo}.Check() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("got %v, want a FIFO refused by name", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Check hung reading a FIFO")
+	}
 }
