@@ -144,7 +144,7 @@ func onNetwork(do func(n network, s Step) (func(), error)) func(*executor, int, 
 
 // onProcess ends the agent's process with end; the heal starts a new one.
 func onProcess(end func(process)) func(*executor, int, Step, Resolved, func()) (func(), error) {
-	return func(x *executor, _ int, s Step, t Resolved, _ func()) (func(), error) {
+	return func(x *executor, _ int, _ Step, t Resolved, _ func()) (func(), error) {
 		p, err := x.process(t.Agent)
 		if err != nil {
 			return nil, err
