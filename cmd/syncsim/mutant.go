@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/syncsim/syncsim/scenarios"
 )
 
 const mutantUsage = "run a planted bug: syncsim built with the named patch to agent/ (scenarios/mutants)"
@@ -19,18 +17,12 @@ const mutantUsage = "run a planted bug: syncsim built with the named patch to ag
 // underMutant runs this command line again with a syncsim built from a
 // scratch copy of the module with the planted bug applied to agent/.
 func underMutant(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
-	var mutant *scenarios.Mutant
-	var names []string
-	for _, m := range scenarios.Mutants() {
-		names = append(names, m.Name)
-		if m.Name == name {
-			mutant = &m
-		}
-	}
-	if mutant == nil {
-		fmt.Fprintf(stderr, "syncsim: no mutant named %q; the planted bugs are: %s\n", name, strings.Join(names, ", "))
+	chosen, err := chooseMutants([]string{name})
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim: %v\n", err)
 		return exitUsage
 	}
+	mutant := chosen[0]
 	root, err := moduleRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim: --mutant %s: %v\n", name, err)
