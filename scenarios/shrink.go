@@ -148,13 +148,16 @@ func ShrinkFirst(ctx context.Context, failures []*Outcome, opts Shrinking, log f
 // the first counted violation began; -1 if unknown. No step that starts
 // later can have caused it.
 func violationOffset(o *Outcome) time.Duration {
-	first := o.Verdict.First()
-	if first == nil || first.First() == nil {
+	var first *model.Violation
+	if result := o.Verdict.First(); result != nil {
+		first = result.First()
+	}
+	if first == nil {
 		return -1
 	}
 	for _, e := range o.History.Events {
 		if e.Kind == model.Ready {
-			return time.Duration(first.First().From - e.Time)
+			return time.Duration(first.From - e.Time)
 		}
 	}
 	return -1
