@@ -69,8 +69,8 @@ func (c Campaign) seed(k int64) int64 {
 
 // Explore runs the campaign and hands each run of a scenario to each, in
 // the order they finish, with the tally including it; err is set when the
-// harness could not run the scenario. It returns the final tally and the runs that did
-// not pass.
+// harness could not run the scenario. It returns the final tally and the
+// runs that did not pass.
 func Explore(ctx context.Context, c Campaign, each func(t Tally, sc *Scenario, o *Outcome, err error)) (Tally, []*Outcome) {
 	c.Shards = max(c.Shards, 1)
 	c.Parallel = max(c.Parallel, 1)

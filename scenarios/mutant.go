@@ -96,7 +96,7 @@ func (m Mutant) BuildScratch(ctx context.Context, root string) (bin string, clea
 // copyModule copies the module's source into dir: in a git checkout the
 // files git would commit (tracked ones and new ones not ignored, so work
 // in progress is included but built binaries and profiles are not);
-// elsewhere the tree without dot-directories, reports, tests binaries and
+// elsewhere the tree without dot-directories, reports, test binaries and
 // profiles.
 func copyModule(root, dir string) error {
 	files, err := sourceFiles(root)
