@@ -56,6 +56,18 @@ var Properties = []Property{ExclusiveWork, FencedEffects, Progress, StopMeansSto
 // Expectable are the properties a scenario may name in "expect".
 var Expectable = append(slices.Clone(Properties), Stable)
 
+// CheckExpect lists what is wrong with the properties a scenario, or a
+// stored report, names in "expect": one line each that is not Expectable.
+func CheckExpect(expect []Property) []string {
+	var bad []string
+	for _, p := range expect {
+		if !slices.Contains(Expectable, p) {
+			bad = append(bad, fmt.Sprintf(`"expect" names %q; known properties are %v`, p, Expectable))
+		}
+	}
+	return bad
+}
+
 // Status is a checker's answer.
 type Status string
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -68,12 +67,7 @@ func checkedAgainst(dir string) (model.Options, error) {
 // validate checks the properties and the lease TTL as scenarios.Validate
 // does.
 func (c Checked) validate() error {
-	var errs []string
-	for _, p := range c.Expect {
-		if !slices.Contains(model.Expectable, p) {
-			errs = append(errs, fmt.Sprintf(`"expect" names %q; known properties are %v`, p, model.Expectable))
-		}
-	}
+	errs := model.CheckExpect(c.Expect)
 	if ttl := time.Duration(c.LeaseTTL); ttl < time.Second || ttl%time.Second != 0 {
 		errs = append(errs, fmt.Sprintf(`"lease_ttl" is %v; etcd grants whole seconds, at least "1s"`, ttl))
 	}

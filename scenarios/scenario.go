@@ -160,11 +160,7 @@ func (sc *Scenario) Validate() error {
 		bad(`"name" %q must be lower-case letters, digits and dashes`, sc.Name)
 	}
 	sc.validateWorld(bad)
-	for _, p := range sc.Expect {
-		if !slices.Contains(model.Expectable, p) {
-			bad(`"expect" names %q; known properties are %v`, p, model.Expectable)
-		}
-	}
+	errs = append(errs, model.CheckExpect(sc.Expect)...)
 	sc.validateSteps(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid scenario %q:\n  %s", shortName(sc.Name), strings.Join(errs, "\n  "))
