@@ -51,9 +51,6 @@ func (p Prefixed) Dir(dir string) string { return string(p) + Dir(dir) }
 // Key is the key of name in dir below the prefix.
 func (p Prefixed) Key(dir, name string) string { return string(p) + Key(dir, name) }
 
-// Name is the last element of key, a key in dir below the prefix.
-func (p Prefixed) Name(dir, key string) string { return strings.TrimPrefix(key, p.Dir(dir)) }
-
 // NamePattern is what every sync name and agent id must match. Names appear
 // in keys, logs and operator tables, so they hold no '/', no spaces and no
 // control characters, and are short enough to print.

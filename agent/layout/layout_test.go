@@ -13,8 +13,8 @@ func TestKeysRoundTrip(t *testing.T) {
 		}
 		p := Prefixed("/fleet/")
 		full := p.Key(dir, "sync-1")
-		if full != "/fleet/"+dir+"/sync-1" || p.Name(dir, full) != "sync-1" {
-			t.Errorf("prefixed key %q names %q", full, p.Name(dir, full))
+		if full != "/fleet/"+dir+"/sync-1" || p.Dir(dir) != "/fleet/"+dir+"/" {
+			t.Errorf("prefixed key %q, directory %q", full, p.Dir(dir))
 		}
 	}
 	if d, n := Split("stray"); d != "" || n != "stray" {
