@@ -12,6 +12,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/syncsim/syncsim/internal/readfile"
 )
@@ -105,8 +106,30 @@ type Event struct {
 
 // History is everything recorded in one run, in time order.
 type History struct {
-	Version int     `json:"version"`
-	Events  []Event `json:"events"`
+	Version int `json:"version"`
+	// Start is the wall-clock time (UTC) at which the recorder started:
+	// event times count from it, so logs and reports line up.
+	Start time.Time `json:"start,omitzero"`
+	// Clock names the clock events were stamped on; "" means real time.
+	Clock  string  `json:"clock,omitempty"`
+	Events []Event `json:"events"`
+}
+
+// ClockName is the clock the history was recorded on, for people.
+func (h History) ClockName() string {
+	if h.Clock == "" {
+		return "real"
+	}
+	return h.Clock
+}
+
+// Wall is the wall-clock time of history time t, and false if the
+// history does not record its start.
+func (h History) Wall(t int64) (time.Time, bool) {
+	if h.Start.IsZero() {
+		return time.Time{}, false
+	}
+	return h.Start.Add(time.Duration(t)), true
 }
 
 // ReadHistory loads a history file written by WriteHistory.

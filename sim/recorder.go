@@ -108,7 +108,7 @@ func (r *recorder) settled() error {
 func (r *recorder) history() model.History {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return model.History{Version: model.HistoryVersion, Events: append([]model.Event(nil), r.events...)}
+	return model.History{Version: model.HistoryVersion, Start: r.start.UTC(), Events: append([]model.Event(nil), r.events...)}
 }
 
 // observer records one agent's events.

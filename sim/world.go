@@ -104,7 +104,7 @@ func (w *world) start(id string) error {
 		SafetyMargin: w.setup.SafetyMargin.Std(),
 		Syncer:       &syncer{rec: w.rec, agent: id, every: w.opts.CommitEvery, windDown: w.opts.WindDown, dead: &p.dead, frozen: p.frozen},
 		Observer:     observer{rec: w.rec, agent: id},
-		Logger:       slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       slog.New(harnessTime{slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}), w.rec.now}),
 	}
 	w.procs[id] = p
 	w.rec.record(model.Event{Kind: model.AgentStart, Agent: id})
