@@ -42,6 +42,7 @@ commands:
   syncs add NAME [DEFINITION] add or replace a sync (DEFINITION is a JSON object; default {"name":NAME})
   syncs rm NAME               remove a sync
   syncs ls                    list syncs with their assignment, claim and checkpoint
+  version                     print the module version, commit and Go toolchain
 
 Run 'syncagent <command> -h' for its flags.
 `
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAgent(ctx, args[1:], stderr)
 	case "syncs":
 		return syncs(ctx, args[1:], stdout, stderr)
+	case "version":
+		return version(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

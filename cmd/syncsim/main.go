@@ -34,6 +34,7 @@ commands:
   mutants [NAME ...]        run the planted bugs and the reference agent; who caught what
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
+  version                   print the module version, commit and Go toolchain
 
 Run 'syncsim <command> -h' for a command's flags.
 Exit codes: 0 all properties hold, 1 a violation, 2 bad usage or input,
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return report(args[1:], stdout, stderr)
 	case "mutants":
 		return mutants(ctx, args[1:], stdout, stderr)
+	case "version":
+		return version(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/syncsim/syncsim/internal/buildinfo"
+)
+
+// version prints which build of syncsim this is: a CI log or a bug report
+// then names the commit whose harness gave the verdict.
+func version(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: syncsim version\n\nPrints the module version, the commit it was built from and the Go toolchain.")
+		return exitUsage
+	}
+	fmt.Fprint(stdout, buildinfo.Read().Describe("syncsim"))
+	return exitPass
+}
