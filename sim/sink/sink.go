@@ -1,0 +1,301 @@
+// Package sink is the harness's end of the sink protocol
+// (docs/agent-protocol.md): an http.Handler that records what agent
+// processes report, with arrival times, and plays each sync's target
+// system, refusing stale tokens when asked to.
+package sink
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	wire "github.com/syncsim/syncsim/agent/sink"
+)
+
+// Kind names an event.
+type Kind string
+
+const (
+	Started       Kind = "started"        // a worker began (Worker, Sync, Token, TokenKind, Position)
+	Effect        Kind = "effect"         // a write reached the target (Accepted, or refused with Detail)
+	Stopped       Kind = "stopped"        // a worker reported it makes no effect any more
+	Leader        Kind = "leader"         // a step in an agent's leadership (LeaderState, Token = term)
+	ProtocolError Kind = "protocol-error" // a request broke the protocol (Detail); the run proves nothing
+)
+
+// Event is one request as the sink took it.
+type Event struct {
+	Kind        Kind
+	Time        time.Duration // arrival, on the server's clock
+	Agent       string        // the sender, as the request named it
+	Incarnation int
+	Worker      int // the worker a started, effect or stopped belongs to
+	Sync        string
+	Token       int64
+	TokenKind   wire.TokenKind
+	Position    int64
+	Checkpoint  bool
+	Accepted    bool // an effect the target took
+	LeaderState wire.LeaderState
+	Detail      string // why an effect was refused, or how a request broke the protocol
+}
+
+// maxBody bounds a request body; every valid one is far smaller.
+const maxBody = 1 << 16
+
+// Server is the sink. Record receives every event, in the order the sink
+// decided them, under the server's lock: it must not call the Server.
+type Server struct {
+	record func(Event)
+	now    func() time.Duration
+	fence  bool
+
+	mu       sync.Mutex
+	admitted map[wire.Sender]bool
+	workers  map[workerKey]*worker // each sender's latest worker per sync
+	leaders  map[wire.Sender]wire.LeaderState
+	newest   map[string]int64 // per sync, the newest token the target accepted
+	count    int              // workers started so far
+}
+
+type workerKey struct {
+	wire.Sender
+	sync string
+}
+
+type worker struct {
+	n     int
+	token int64
+	open  bool // started, not yet stopped
+}
+
+// NewServer records into record, stamping events with now (nil: time since
+// the server was made). With fence, the target refuses an effect whose
+// token is older than the newest it accepted on the sync, as a well-fenced
+// target would.
+func NewServer(record func(Event), now func() time.Duration, fence bool) *Server {
+	if now == nil {
+		t0 := time.Now()
+		now = func() time.Duration { return time.Since(t0) }
+	}
+	return &Server{record: record, now: now, fence: fence, admitted: map[wire.Sender]bool{},
+		workers: map[workerKey]*worker{}, leaders: map[wire.Sender]wire.LeaderState{}, newest: map[string]int64{}}
+}
+
+// Admit lets agent's process incarnation report: the harness calls it
+// before starting the process. Requests from any other sender are refused.
+func (s *Server) Admit(agent string, incarnation int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admitted[wire.Sender{Agent: agent, Incarnation: incarnation}] = true
+}
+
+// refusal is a request the sink answers with an error status.
+type refusal struct {
+	status int
+	reply  wire.Reply
+}
+
+func (r *refusal) Error() string { return r.reply.Error }
+
+func badRequest(format string, args ...any) *refusal {
+	return &refusal{status: http.StatusBadRequest, reply: wire.Reply{Error: fmt.Sprintf(format, args...)}}
+}
+
+// route handles one path: it decodes the body and decides, under the lock.
+type route func(s *Server, dec *json.Decoder) (Event, wire.Reply, error)
+
+var routes = map[string]route{
+	wire.PathStarted: (*Server).started,
+	wire.PathEffect:  (*Server).effect,
+	wire.PathStopped: (*Server).stopped,
+	wire.PathLeader:  (*Server).leader,
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	handle, known := routes[r.URL.Path]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		ev    Event
+		reply wire.Reply
+		err   error
+	)
+	switch {
+	case !known:
+		err = &refusal{status: http.StatusNotFound, reply: wire.Reply{Error: fmt.Sprintf("no such path %q; the sink serves %s, %s, %s and %s", r.URL.Path, wire.PathStarted, wire.PathEffect, wire.PathStopped, wire.PathLeader)}}
+	case r.Method != http.MethodPost:
+		err = &refusal{status: http.StatusMethodNotAllowed, reply: wire.Reply{Error: fmt.Sprintf("%s %s: the sink takes POST only", r.Method, r.URL.Path)}}
+	default:
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		ev, reply, err = handle(s, dec)
+	}
+	ev.Time = s.now()
+	status := http.StatusOK
+	if err != nil {
+		var ref *refusal
+		errors.As(err, &ref)
+		status, reply = ref.status, ref.reply
+		if status != http.StatusConflict {
+			ev.Kind, ev.Detail = ProtocolError, fmt.Sprintf("%s: %s", r.URL.Path, ref.reply.Error)
+		}
+	}
+	s.record(ev)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(reply)
+}
+
+// decode reads one JSON object into v and checks its sender.
+func (s *Server) decode(dec *json.Decoder, v any, from *wire.Sender) error {
+	if err := dec.Decode(v); err != nil {
+		return badRequest("the body is not the expected JSON object: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("the body holds more than one JSON value")
+	}
+	if !s.admitted[*from] {
+		return badRequest("unknown agent %q incarnation %d: the harness started no such process (send %s and %s as the environment gives them)",
+			from.Agent, from.Incarnation, wire.EnvAgent, wire.EnvIncarnation)
+	}
+	return nil
+}
+
+func checkSync(sync string, token int64) error {
+	if sync == "" {
+		return badRequest("the sync is missing")
+	}
+	if token < 0 {
+		return badRequest("token %d on %s is negative", token, sync)
+	}
+	return nil
+}
+
+func (s *Server) started(dec *json.Decoder) (Event, wire.Reply, error) {
+	var r wire.Started
+	err := s.decode(dec, &r, &r.Sender)
+	ev := Event{Kind: Started, Agent: r.Agent, Incarnation: r.Incarnation, Sync: r.Sync, Token: r.Token, TokenKind: r.TokenKind, Position: r.Position}
+	if err == nil {
+		err = checkSync(r.Sync, r.Token)
+	}
+	if err == nil && r.TokenKind != "" && r.TokenKind != wire.Revision && r.TokenKind != wire.Epoch {
+		err = badRequest("token_kind %q is neither %q nor %q", r.TokenKind, wire.Revision, wire.Epoch)
+	}
+	key := workerKey{r.Sender, r.Sync}
+	if w := s.workers[key]; err == nil && w != nil && w.open {
+		err = badRequest("started %s again while its worker %d (token %d) has not reported %s", r.Sync, w.n, w.token, wire.PathStopped)
+	}
+	if err != nil {
+		return ev, wire.Reply{}, err
+	}
+	ev.TokenKind = cmp.Or(r.TokenKind, wire.Revision)
+	s.count++
+	s.workers[key] = &worker{n: s.count, token: r.Token, open: true}
+	ev.Worker = s.count
+	return ev, wire.Reply{Worker: s.count}, nil
+}
+
+// worker is the sender's worker on sync holding token: its latest, open or
+// not, since a stopped worker's late effect is still an effect.
+func (s *Server) worker(from wire.Sender, sync string, token int64) (*worker, error) {
+	w := s.workers[workerKey{from, sync}]
+	switch {
+	case w == nil:
+		return nil, badRequest("%s incarnation %d has not reported %s on %s", from.Agent, from.Incarnation, wire.PathStarted, sync)
+	case w.token != token:
+		return nil, badRequest("token %d on %s, but worker %d started with token %d; report %s first for a new token", token, sync, w.n, w.token, wire.PathStarted)
+	}
+	return w, nil
+}
+
+func (s *Server) effect(dec *json.Decoder) (Event, wire.Reply, error) {
+	var r wire.Effect
+	err := s.decode(dec, &r, &r.Sender)
+	ev := Event{Kind: Effect, Agent: r.Agent, Incarnation: r.Incarnation, Sync: r.Sync, Token: r.Token, Position: r.Position, Checkpoint: r.Checkpoint}
+	if err == nil {
+		err = checkSync(r.Sync, r.Token)
+	}
+	var w *worker
+	if err == nil {
+		w, err = s.worker(r.Sender, r.Sync, r.Token)
+	}
+	if err != nil {
+		return ev, wire.Reply{}, err
+	}
+	ev.Worker = w.n
+	if newest, seen := s.newest[r.Sync]; s.fence && seen && r.Token < newest {
+		ev.Detail = fmt.Sprintf("token %d is older than %d, the newest the target accepted on %s", r.Token, newest, r.Sync)
+		return ev, wire.Reply{}, &refusal{status: http.StatusConflict, reply: wire.Reply{Error: ev.Detail, Newest: newest}}
+	}
+	ev.Accepted = true
+	if newest, seen := s.newest[r.Sync]; !seen || r.Token > newest {
+		s.newest[r.Sync] = r.Token
+	}
+	return ev, wire.Reply{}, nil
+}
+
+func (s *Server) stopped(dec *json.Decoder) (Event, wire.Reply, error) {
+	var r wire.Stopped
+	err := s.decode(dec, &r, &r.Sender)
+	ev := Event{Kind: Stopped, Agent: r.Agent, Incarnation: r.Incarnation, Sync: r.Sync, Token: r.Token}
+	if err == nil {
+		err = checkSync(r.Sync, r.Token)
+	}
+	var w *worker
+	if err == nil {
+		w, err = s.worker(r.Sender, r.Sync, r.Token)
+	}
+	if err == nil && !w.open {
+		err = badRequest("worker %d on %s already reported %s", w.n, r.Sync, wire.PathStopped)
+	}
+	if err != nil {
+		return ev, wire.Reply{}, err
+	}
+	w.open = false
+	ev.Worker = w.n
+	return ev, wire.Reply{}, nil
+}
+
+// leaderSteps lists, for each state, the states an agent may report from:
+// "" is not leading.
+var leaderSteps = map[wire.LeaderState][]wire.LeaderState{
+	wire.Won:          {""},
+	wire.SteppingDown: {wire.Won},
+	wire.Lost:         {wire.Won, wire.SteppingDown},
+}
+
+func (s *Server) leader(dec *json.Decoder) (Event, wire.Reply, error) {
+	var r wire.Leader
+	err := s.decode(dec, &r, &r.Sender)
+	ev := Event{Kind: Leader, Agent: r.Agent, Incarnation: r.Incarnation, LeaderState: r.State, Token: r.Term}
+	if err != nil {
+		return ev, wire.Reply{}, err
+	}
+	from, valid := leaderSteps[r.State]
+	if !valid {
+		return ev, wire.Reply{}, badRequest("state %q is none of %q, %q, %q", r.State, wire.Won, wire.SteppingDown, wire.Lost)
+	}
+	now := s.leaders[r.Sender]
+	if !slices.Contains(from, now) {
+		return ev, wire.Reply{}, badRequest("%q while %s", r.State, describeLeader(now))
+	}
+	s.leaders[r.Sender] = r.State
+	if r.State == wire.Lost {
+		delete(s.leaders, r.Sender)
+	}
+	return ev, wire.Reply{}, nil
+}
+
+func describeLeader(state wire.LeaderState) string {
+	if state == "" {
+		return "not leading"
+	}
+	return fmt.Sprintf("its last report was %q", state)
+}
