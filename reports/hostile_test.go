@@ -128,7 +128,7 @@ func TestTimelineTruncatesByRunes(t *testing.T) {
 			}
 		}
 		v := model.Check(run.History, run.Options)
-		svg := Timeline(run.History, v, false, "")
+		svg := Timeline(Run{History: run.History, Verdict: v}, false, "")
 		if !utf8.Valid(svg) {
 			t.Fatalf("the timeline of sync %.8s… is not valid UTF-8", name)
 		}

@@ -228,10 +228,10 @@ func render(r Run) (map[string][]byte, error) {
 	}
 	intervals := model.Intervals(r.History)
 	if len(rowsOf(append(intervals, model.LeaderIntervals(r.History)...), 0)) > maxRows {
-		files["timeline.svg"] = Timeline(r.History, r.Verdict, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
-		files["timeline-full.svg"] = Timeline(r.History, r.Verdict, false, "")
+		files["timeline.svg"] = Timeline(r, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
+		files["timeline-full.svg"] = Timeline(r, false, "")
 	} else {
-		files["timeline.svg"] = Timeline(r.History, r.Verdict, false, "")
+		files["timeline.svg"] = Timeline(r, false, "")
 	}
 	sum := summarize(r, intervals)
 	sum.Files = slices.Sorted(maps.Keys(files))

@@ -40,7 +40,7 @@ func TestWriteLeavesACompleteDirectory(t *testing.T) {
 		t.Errorf("history.json does not read back: %v", err)
 	}
 	svg, _ := os.ReadFile(filepath.Join(dir, "timeline.svg"))
-	if !strings.Contains(string(svg), `id="violation"`) || !strings.Contains(string(svg), "isolate agent-1") {
+	if !strings.Contains(string(svg), `id="violation-1"`) || !strings.Contains(string(svg), "isolate agent-1") {
 		t.Error("the timeline lacks the violation or the fault")
 	}
 	entries, _ := os.ReadDir(root)

@@ -69,7 +69,7 @@ func BenchmarkRenderInBrowser(b *testing.B) {
 	defer cancel()
 	for _, p := range []struct{ file, ready string }{
 		{"linearizability.html", "#canvas svg"},
-		{"timeline.svg", "#violation"},
+		{"timeline.svg", "#violation-1"},
 	} {
 		b.Run(p.file, func(b *testing.B) {
 			for b.Loop() {
