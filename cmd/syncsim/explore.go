@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
@@ -181,99 +179,37 @@ func reportShrink(stdout io.Writer, o *scenarios.Outcome, res *scenarios.Shrunk)
 	}
 }
 
-// progress shows a campaign's count as it goes: on a terminal one status
+// progress shows a campaign's count as it goes: on a terminal a status
 // line rewritten every second, otherwise a plain line every ten seconds.
 type progress struct {
-	w        io.Writer
-	terminal bool
-	began    time.Time
-	stop     chan struct{}
-	stopped  chan struct{}
-
-	mu    sync.Mutex
-	tally scenarios.Tally
+	began  time.Time
+	status *status
+	tally  scenarios.Tally // under status's lock
 }
 
 func startProgress(w io.Writer) *progress {
-	p := &progress{w: w, began: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	every := 10 * time.Second
-	if p.terminal {
-		every = time.Second
-	}
-	go func() {
-		defer close(p.stopped)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				p.mu.Lock()
-				p.render()
-				p.mu.Unlock()
-			case <-p.stop:
-				return
-			}
-		}
-	}()
+	p := &progress{began: time.Now()}
+	p.status = startStatus(w, 10*time.Second, func() string {
+		t := p.tally
+		t.Elapsed = time.Since(p.began)
+		return t.String()
+	})
 	return p
-}
-
-// render shows the tally with the time elapsed now; p.mu is held.
-func (p *progress) render() {
-	t := p.tally
-	t.Elapsed = time.Since(p.began)
-	if p.terminal {
-		fmt.Fprintf(p.w, "\r\033[K%s", t)
-	} else {
-		fmt.Fprintln(p.w, t)
-	}
 }
 
 // run shows a run that did not pass on a line of its own, and the tally.
 func (p *progress) run(t scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
 	switch {
 	case err != nil:
-		p.line(fmt.Sprintf("ERROR could not run %s: %v", sc.Name, err))
+		p.status.println(fmt.Sprintf("ERROR could not run %s: %v", sc.Name, err))
 	case o.Verdict.Status != model.Pass:
 		first := o.Verdict.First()
-		p.line(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), sc.Name, first.Property, first.Summary, o.Report))
+		p.status.println(fmt.Sprintf("%s %s %s: %s\n    report: %s", strings.ToUpper(string(o.Verdict.Status)), sc.Name, first.Property, first.Summary, o.Report))
 	}
-	p.update(t)
+	p.status.do(func() { p.tally = t })
 }
 
-func (p *progress) update(t scenarios.Tally) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.tally = t
-	if p.terminal {
-		p.render()
-	}
-}
-
-// line prints a line of its own, keeping the status line below it.
-func (p *progress) line(s string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.terminal {
-		fmt.Fprintln(p.w, s)
-		return
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s\n", s)
-	p.render()
-}
-
-func (p *progress) finish() {
-	close(p.stop)
-	<-p.stopped
-	if p.terminal {
-		fmt.Fprintln(p.w)
-	}
-}
+func (p *progress) finish() { p.status.finish() }
 
 func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false

@@ -126,15 +126,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON summary line per run instead of text")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
 	mutant := fs.String("mutant", "", mutantUsage)
+	junitPath := cliflag.Path(fs, "junit", "", "also write a JUnit XML file here: one test case per scenario")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...")
+		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...\n\nRuns the scenarios, telling of each on stderr as it finishes, then prints a table\nof them all in the order given.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	names, err := cliflag.Parse(fs, args)
 	if err != nil {
 		return parseFailed(err)
 	}
-	if !outReady("run", *out, stderr) {
+	if !outReady("run", *out, stderr) || !junitReady("run", *junitPath, stderr) {
 		return exitUsage
 	}
 	if *mutant != "" {
@@ -157,30 +158,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !initSim("run", stderr) {
 		return exitUndecided
 	}
-	root := *out
-	var status exitStatus
-	opts := scenarios.Options{Reports: root, KeepPassing: !*failuresOnly}
-	scenarios.RunAll(ctx, todo, opts, *parallel, func(sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
-		if *asJSON {
-			fmt.Fprintf(stdout, "%s\n", scenarios.NewLine(sc, o, err).Encode())
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "syncsim run: %s: %v\n", sc.Name, err)
-			status.add(exitUndecided)
-			return
-		}
-		if !*asJSON {
-			fmt.Fprintf(stdout, "%-30s %-5s %5.1fs  %s\n", sc.Name, strings.ToUpper(string(o.Verdict.Status)), o.Duration.Seconds(), o.Report)
-			if first := o.Verdict.First(); first != nil {
-				fmt.Fprintf(stdout, "    %s: %s\n", first.Property, first.Summary)
-			}
-		}
-		status.verdict(o.Verdict.Status)
-	})
-	if !*asJSON {
-		fmt.Fprintf(stdout, "reports: %s\n", root)
+	b := batch{
+		opts:     scenarios.Options{Reports: *out, KeepPassing: !*failuresOnly},
+		parallel: *parallel,
+		asJSON:   *asJSON,
+		junit:    *junitPath,
 	}
-	return status.code()
+	return b.execute(ctx, todo, scenarios.Run, stdout, stderr)
 }
 
 // resolve turns an argument into scenarios: "all", a catalogue name, or a file.
