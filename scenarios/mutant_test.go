@@ -227,8 +227,8 @@ func TestHuntCounts(t *testing.T) {
 	}
 }
 
-// TestLine: a run line reads back as written, and one that no run could
-// have printed is refused.
+// TestLine: a run line reads back as written, naming the seed, the agent
+// and the clock, and one that no run could have printed is refused.
 func TestLine(t *testing.T) {
 	sc := &Scenario{Name: "explore-7"}
 	sc.Seed = 7
@@ -238,9 +238,9 @@ func TestLine(t *testing.T) {
 		err  error
 		want Line
 	}{
-		{o, nil, Line{Name: "explore-7", Seed: 7, Status: model.Fail, Results: o.Verdict.Results, Report: "/r/explore-7"}},
-		{nil, errors.New("start the cluster: no ports left"), Line{Name: "explore-7", Seed: 7, Status: Errored, Error: "start the cluster: no ports left"}},
-		{o, errors.New("write the report: disk full"), Line{Name: "explore-7", Seed: 7, Status: Errored, Results: o.Verdict.Results, Report: "/r/explore-7", Error: "write the report: disk full"}},
+		{o, nil, Line{Name: "explore-7", Seed: 7, Agent: "reference", Clock: "real", Status: model.Fail, Results: o.Verdict.Results, Report: "/r/explore-7"}},
+		{nil, errors.New("start the cluster: no ports left"), Line{Name: "explore-7", Seed: 7, Agent: "reference", Clock: "real", Status: Errored, Error: "start the cluster: no ports left"}},
+		{o, errors.New("write the report: disk full"), Line{Name: "explore-7", Seed: 7, Agent: "reference", Clock: "real", Status: Errored, Results: o.Verdict.Results, Report: "/r/explore-7", Error: "write the report: disk full"}},
 	} {
 		l := NewLine(sc, tt.o, tt.err)
 		back, err := ParseLine(l.Encode())

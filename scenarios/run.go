@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,8 @@ type Options struct {
 	// KeepPassing writes a report for passing runs too; by default only
 	// failed or undecided runs leave one.
 	KeepPassing bool
+	// Clock is the time runs live in; "" is sim.RealClock.
+	Clock sim.Clock
 }
 
 // builtMutant is the planted bug this binary was built with, set by
@@ -31,6 +34,13 @@ var builtMutant string
 // BuiltMutant names the planted bug this binary carries; "" for the
 // reference agent.
 func BuiltMutant() string { return builtMutant }
+
+// AgentName names the agent this binary runs: its planted bug, or
+// "reference", as the kill table and the reports index call it.
+func AgentName() string { return cmp.Or(builtMutant, "reference") }
+
+// RealClock is the clock of a run in wall-clock time.
+const RealClock = "real"
 
 // Outcome is one scenario run, checked.
 type Outcome struct {
@@ -48,7 +58,7 @@ type Outcome struct {
 // a report. An error means the harness could not run the scenario.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	began := time.Now()
-	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System})
+	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System, Clock: opts.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +156,12 @@ type Line struct {
 	Seconds float64        `json:"seconds"`
 	Results []model.Result `json:"results,omitempty"`
 	Report  string         `json:"report,omitempty"`
-	Seed    int64          `json:"seed,omitempty"`
-	Mutant  string         `json:"mutant,omitempty"`
+	Seed    int64          `json:"seed"`
+	// Agent is the agent under test: the planted bug's name, or "reference".
+	Agent  string `json:"agent"`
+	Mutant string `json:"mutant,omitempty"`
+	// Clock is the clock the run ran on: "real" (wall-clock time).
+	Clock string `json:"clock"`
 	// Error says why the harness could not run the scenario (Status Errored).
 	Error string `json:"error,omitempty"`
 }
@@ -155,7 +169,7 @@ type Line struct {
 // NewLine describes the run of sc: its outcome, or err when the harness
 // could not run it (Run may return both when only the report failed).
 func NewLine(sc *Scenario, o *Outcome, err error) Line {
-	l := Line{Name: sc.Name, Seed: sc.Seed, Mutant: BuiltMutant()}
+	l := Line{Name: sc.Name, Seed: sc.Seed, Agent: AgentName(), Mutant: BuiltMutant(), Clock: RealClock}
 	if o != nil {
 		l.Status, l.Seconds, l.Results, l.Report = o.Verdict.Status, o.Duration.Seconds(), o.Verdict.Results, o.Report
 	}
