@@ -98,8 +98,8 @@ func TestReportsInABrowser(t *testing.T) {
 			`(() => { const first = document.querySelector('#runs tr.run');
 			   return first && first.cells[0].textContent.trim() === 'FAIL' && first.textContent.includes('P1 fail') &&
 			          first.querySelector('a[href$="timeline.svg"]') !== null })()`},
-		{"timeline", filepath.Join(dir, "timeline.svg"), "#violation",
-			`(() => { const v = document.getElementById('violation'); const r = v.getBBox();
+		{"timeline", filepath.Join(dir, "timeline.svg"), "#violation-1",
+			`(() => { const v = document.getElementById('violation-1'); const r = v.getBBox();
 			   return r.width > 0 && r.height > 0 && document.querySelector('rect.fault') !== null })()`},
 		{"linearizability", filepath.Join(dir, "linearizability.html"), "#canvas svg",
 			`document.querySelector('#canvas svg').textContent.includes('isolate agent-1')`},
@@ -132,18 +132,41 @@ func TestReportsInABrowser(t *testing.T) {
 }
 
 // failingRun is a run in which two agents worked on sync-1 at once while
-// agent-1 was cut off.
+// agent-1 was cut off, with an etcd member crashed meanwhile and agent-3
+// crashed and restarted after it.
 func failingRun() Run {
-	h := model.History{Version: model.HistoryVersion, Events: []model.Event{
+	h := model.History{Version: model.HistoryVersion, Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Events: []model.Event{
+		{Time: 0, Kind: model.AgentStart, Agent: "agent-1"},
+		{Time: 0, Kind: model.AgentStart, Agent: "agent-2"},
+		{Time: 0, Kind: model.AgentStart, Agent: "agent-3"},
+		{Time: 5e7, Kind: model.ClaimStart, Agent: "agent-1", Sync: "sync-1"},
 		{Time: 1e8, Kind: model.WorkStart, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+		{Time: 1.5e8, Kind: model.ClaimStart, Agent: "agent-3", Sync: "sync-2"},
 		{Time: 2e8, Kind: model.WorkStart, Agent: "agent-3", Sync: "sync-2", Worker: 3},
+		{Time: 3e8, Kind: model.LeaderWon, Agent: "agent-2", Token: 1},
 		{Time: 1e9, Kind: model.FaultStart, Fault: "isolate", Target: "agent-1", Detail: "step 1: isolate owner of sync-1 for 3s"},
+		{Time: 1.5e9, Kind: model.FaultStart, Fault: "member-crash", Target: "m1", Detail: "step 2: member-crash etcd follower for 2s"},
+		{Time: 2.3e9, Kind: model.ClaimStart, Agent: "agent-2", Sync: "sync-1"},
 		{Time: 2.4e9, Kind: model.WorkStart, Agent: "agent-2", Sync: "sync-1", Worker: 2},
 		{Time: 3e9, Kind: model.WorkExit, Agent: "agent-1", Sync: "sync-1", Worker: 1},
+		{Time: 3.5e9, Kind: model.FaultEnd, Fault: "member-crash", Target: "m1"},
 		{Time: 4e9, Kind: model.FaultEnd, Fault: "isolate", Target: "agent-1"},
+		{Time: 4.5e9, Kind: model.FaultStart, Fault: "crash", Target: "agent-3", Detail: "step 3: crash agent-3 for 1s"},
+		{Time: 4.5e9, Kind: model.AgentCrash, Agent: "agent-3"},
+		{Time: 4.5e9, Kind: model.WorkExit, Agent: "agent-3", Sync: "sync-2", Worker: 3},
+		{Time: 4.7e9, Kind: model.ClaimStart, Agent: "agent-1", Sync: "sync-2"},
+		{Time: 4.8e9, Kind: model.WorkStart, Agent: "agent-1", Sync: "sync-2", Worker: 4},
+		{Time: 5.5e9, Kind: model.FaultEnd, Fault: "crash", Target: "agent-3"},
+		{Time: 5.5e9, Kind: model.AgentStart, Agent: "agent-3"},
 		{Time: 6e9, Kind: model.WorkExit, Agent: "agent-2", Sync: "sync-1", Worker: 2},
-		{Time: 6e9, Kind: model.WorkExit, Agent: "agent-3", Sync: "sync-2", Worker: 3},
+		{Time: 6e9, Kind: model.WorkExit, Agent: "agent-1", Sync: "sync-2", Worker: 4},
+		{Time: 6.1e9, Kind: model.AgentStop, Agent: "agent-1"},
 	}}
-	return Run{Name: "two-owners", Scenario: []byte("{}\n"), History: h, Verdict: model.Check(h, model.Options{Expect: []model.Property{model.ExclusiveWork}}),
+	scenario := `{"version": 1, "name": "two-owners", "steps": [
+  {"at": "1s", "fault": "isolate", "target": "owner of sync-1", "for": "3s"},
+  {"at": "1.5s", "fault": "member-crash", "target": "etcd follower", "for": "2s"},
+  {"at": "4.5s", "fault": "crash", "target": "agent-3", "for": "1s"}]}
+`
+	return Run{Name: "two-owners", Scenario: []byte(scenario), History: h, Verdict: model.Check(h, model.Options{Expect: []model.Property{model.ExclusiveWork}}),
 		Logs: map[string][]byte{"agent-1": []byte("log\n")}, Duration: 6 * time.Second, Seed: 7}
 }

@@ -31,7 +31,10 @@ type entry struct {
 	// counts the rest.
 	Violations []string
 	More       int
-	// Pages are the porcupine pages the report holds, by file name.
+	// Page is the run's own page (summary.md in reports written before
+	// index.html); Pages are the porcupine pages the report holds, by
+	// file name.
+	Page  string
 	Pages []string
 }
 
@@ -52,8 +55,14 @@ func newEntry(dir string, sum Summary) entry {
 		e.More += r.More
 	}
 	e.Pages = []string{"linearizability.html", "effects.html"} // what reports held before they listed their files
+	e.Page = "summary.md"
 	if sum.Files != nil {
-		e.Pages = slices.DeleteFunc(slices.Clone(sum.Files), func(f string) bool { return !strings.HasSuffix(f, ".html") })
+		e.Pages = slices.DeleteFunc(slices.Clone(sum.Files), func(f string) bool {
+			return !strings.HasSuffix(f, ".html") || f == Page+".html" || strings.Contains(f, "/") // a run's page, and the pages its overviews link
+		})
+	}
+	if slices.Contains(sum.Files, Page+".html") {
+		e.Page = Page + ".html"
 	}
 	return e
 }
@@ -148,15 +157,7 @@ func Index(root string) (string, error) {
 }
 
 var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{
-	"upper": func(s model.Status) string {
-		switch s {
-		case model.Fail:
-			return "FAIL"
-		case model.Pass:
-			return "PASS"
-		}
-		return "UNDECIDED"
-	},
+	"upper": upperStatus,
 }).Parse(`<!doctype html>
 <html><head><meta charset="utf-8">` + indexTitle + `
 <style>
@@ -176,14 +177,25 @@ td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; ver
 <tr><th>status</th><th>scenario</th><th>seed</th><th>agent</th><th>seconds</th><th>finished</th><th>first failure; violations</th><th>open</th></tr>
 {{range .Runs}}<tr class="run {{.Summary.Status}}">
 <td class="{{.Summary.Status}}">{{upper .Summary.Status}}</td>
-<td><a href="{{.Dir}}/summary.md">{{.Summary.Name}}</a></td>
+<td><a href="{{.Dir}}/{{.Page}}">{{.Summary.Name}}</a></td>
 <td>{{.Summary.Seed}}</td>
 <td>{{if .Summary.Mutant}}mutant {{.Summary.Mutant}}{{else}}reference{{end}}</td>
 <td>{{printf "%.1f" .Summary.Seconds}}</td>
 <td>{{.Summary.Finished.Format "2006-01-02 15:04:05"}}</td>
-<td class="why">{{with .First}}{{.Property}} {{.Status}}: {{.Summary}}{{end}}{{if .Violations}}<ol class="violations">{{range .Violations}}<li>{{.}}</li>{{end}}</ol>{{end}}{{if .More}}and {{.More}} more; see <a href="{{.Dir}}/summary.md">the summary</a>{{end}}</td>
-<td><a href="{{.Dir}}/timeline.svg">timeline</a>{{$dir := .Dir}}{{range .Pages}} · <a href="{{$dir}}/{{.}}">{{.}}</a>{{end}} · <a href="{{.Dir}}/">files</a></td>
+<td class="why">{{with .First}}{{.Property}} {{.Status}}: {{.Summary}}{{end}}{{if .Violations}}<ol class="violations">{{range .Violations}}<li>{{.}}</li>{{end}}</ol>{{end}}{{if .More}}and {{.More}} more; see <a href="{{.Dir}}/{{.Page}}">the run's page</a>{{end}}</td>
+<td><a href="{{.Dir}}/timeline.svg">timeline</a>{{$dir := .Dir}}{{range .Pages}} · <a href="{{$dir}}/{{.}}">{{.}}</a>{{end}} · <a href="{{.Dir}}/{{.Page}}#files">files</a></td>
 </tr>
 {{end}}</table>
 </body></html>
 `))
+
+// upperStatus is a status as the pages shout it.
+func upperStatus(s model.Status) string {
+	switch s {
+	case model.Fail:
+		return "FAIL"
+	case model.Pass:
+		return "PASS"
+	}
+	return "UNDECIDED"
+}

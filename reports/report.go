@@ -235,7 +235,7 @@ func render(r Run) (map[string][]byte, error) {
 	}
 	sum := summarize(r, intervals)
 	sum.Files = slices.Sorted(maps.Keys(files))
-	sum.Files = append(sum.Files, "summary.json", "summary.md")
+	sum.Files = append(sum.Files, Page+".html", "summary.json", "summary.md")
 	slices.Sort(sum.Files)
 	summary, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
@@ -243,6 +243,9 @@ func render(r Run) (map[string][]byte, error) {
 	}
 	files["summary.json"] = append(summary, '\n')
 	files["summary.md"] = []byte(markdown(r, sum))
+	if files[Page+".html"], err = runPage(r, sum, files["timeline.svg"]); err != nil {
+		return nil, fmt.Errorf("render %s.html: %w", Page, err)
+	}
 	for name, log := range r.Logs {
 		files[filepath.Join("logs", name+".log")] = log
 	}
@@ -336,7 +339,7 @@ func writeViolations(b *strings.Builder, v model.Verdict) {
 	}
 	b.WriteString("\n## Violations\n")
 	for _, m := range marks {
-		fmt.Fprintf(b, "%d. **%s** %s\n", m.n, m.property, m.Text)
+		fmt.Fprintf(b, "%d. **%s** %s\n", m.N, m.Property, m.Text)
 	}
 	for _, res := range v.Results {
 		if res.More > 0 {
@@ -347,8 +350,8 @@ func writeViolations(b *strings.Builder, v model.Verdict) {
 
 // mark is a violation with its number in the report.
 type mark struct {
-	n        int
-	property model.Property
+	N        int
+	Property model.Property
 	model.Violation
 }
 
@@ -368,7 +371,8 @@ var fileAbout = map[string]string{
 	"scenario.json":     "run it again with `syncsim run scenario.json`",
 	"history.json":      "re-check it offline with `syncsim check <this directory>`",
 	"summary.json":      "this summary, for programs: every result and violation, and what the run was checked against",
-	"summary.md":        "this page",
+	"summary.md":        "the summary in Markdown",
+	"index.html":        "this run's page: the verdict, every violation, the timeline, the faults and the files",
 	"timeline.svg":      "a row per sync and agent, tenures as bars, faults shaded, every violation in red, numbered as above",
 	"timeline-full.svg": "the whole run's timeline, uncut",
 }

@@ -33,3 +33,31 @@ func TestTimelineReadsWithoutAMouse(t *testing.T) {
 		t.Errorf("want a colour per agent, got %v", fills)
 	}
 }
+
+// TestRunPage: a run's index.html lists every violation linked to its
+// mark on the inline timeline, and the scenario's faults with the target
+// as written, what it resolved to, and when it started and healed.
+func TestRunPage(t *testing.T) {
+	run := failingRun()
+	files, err := render(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(files["index.html"])
+	for _, want := range []string{
+		`<a href="#violation-1">P1, marked 1 on the timeline</a>`,
+		`<g id="violation-1" class="violation">`, // the SVG inline, not an <img>
+		`<td>owner of sync-1</td><td>agent-1</td><td class="num">1.000 s (03:04:06.000 UTC)</td><td class="num">4.000 s (03:04:09.000 UTC)</td>`,
+		`<td>etcd follower</td><td>m1</td>`,
+		`<a href="history.json">history.json</a>`,
+		`<a href="logs/agent-1.log">`,
+		`failovers (the old owner crashed or fenced itself)</td><td>2, median 300 ms`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "<img") || strings.Contains(page, `href="/`) {
+		t.Error("index.html embeds the timeline as an image or links by absolute path")
+	}
+}
