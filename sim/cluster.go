@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/tests/v3/framework/integration"
+
+	"github.com/syncsim/syncsim/sim/memnet"
 )
 
 // Cluster is an in-process etcd cluster. Several may run side by side.
@@ -17,6 +19,7 @@ type Cluster struct {
 	t   *tb
 	c   *integration.Cluster
 	log *buffer
+	net *memnet.Network // the network of a cluster in memory, nil on sockets
 }
 
 // StartCluster starts an in-process cluster of the given size and waits
@@ -94,7 +97,11 @@ func (c *Cluster) stopMember(i int) error {
 
 func (c *Cluster) restartMember(i int) error {
 	var err error
-	if terr := c.t.do(func() { err = c.c.Members[i].Restart(c.t) }); terr != nil {
+	restart := func() { err = c.c.Members[i].Restart(c.t) }
+	if c.net != nil {
+		restart = func() { err = c.restartInMemory(c.c.Members[i]) }
+	}
+	if terr := c.t.do(restart); terr != nil {
 		return terr
 	}
 	return err

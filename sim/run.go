@@ -26,7 +26,7 @@ type Options struct {
 	System System // default agent.Run
 	Prefix string // default "/syncsim/"
 	// CommitEvery is how often a simulated worker commits; default
-	// CommitEvery(setup.Syncs).
+	// CommitEvery(setup.Syncs, Clock).
 	CommitEvery time.Duration
 	// WindDown is how long a simulated worker takes to return once told
 	// to stop, as a real one finishing its step in flight does; default
@@ -38,6 +38,9 @@ type Options struct {
 	// SettleTimeout bounds the wait, after the quiet window, for the fleet
 	// to settle (model.Settled); default 15s.
 	SettleTimeout time.Duration
+	// Clock is the time the world lives in; default RealClock. SimClock
+	// needs a test binary that called SimulateIn.
+	Clock Clock
 }
 
 // Result is what a run recorded.
@@ -48,19 +51,26 @@ type Result struct {
 }
 
 // Commit spacing: a worker commits every 10ms, or more slowly when there
-// are many syncs, so that the fleet's commits stay near maxCommitRate (what
-// a small cluster sustains) while each worker still commits several times
-// within model.Recent, which progress (P3) asks of it.
+// are many syncs, so that the fleet's commits stay near what a small
+// cluster sustains while each worker still commits several times within
+// model.Recent, which progress (P3) asks of it. On the simulated clock the
+// rate is what makes a run cost wall time (CPU is free in simulated time,
+// so every commit is work done at once): there a worker commits every
+// 100ms, still five times a Recent or more.
 const (
-	minCommitEvery = 10 * time.Millisecond
 	maxCommitEvery = model.Recent / 5
-	maxCommitRate  = 1000 // commits per second, the whole fleet
+	maxCommitRate  = 1000 // commits per second, the whole fleet, real clock
+	simCommitRate  = 40   // the same on the simulated clock
 )
 
 // CommitEvery is how often each simulated worker commits in a world of
-// syncs syncs.
-func CommitEvery(syncs int) time.Duration {
-	return min(max(minCommitEvery, time.Duration(syncs)*time.Second/maxCommitRate), maxCommitEvery)
+// syncs syncs on clock.
+func CommitEvery(syncs int, clock Clock) time.Duration {
+	least, rate := 10*time.Millisecond, maxCommitRate
+	if clock == SimClock {
+		least, rate = 100*time.Millisecond, simCommitRate
+	}
+	return min(max(least, time.Duration(syncs)*time.Second/time.Duration(rate)), maxCommitEvery)
 }
 
 // Run starts a cluster and the agents, plays the timeline, waits out the
@@ -71,18 +81,28 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 		opts.System = agent.Run
 	}
 	opts.Prefix = cmp.Or(opts.Prefix, "/syncsim/")
-	opts.CommitEvery = cmp.Or(opts.CommitEvery, CommitEvery(setup.Syncs))
+	opts.CommitEvery = cmp.Or(opts.CommitEvery, CommitEvery(setup.Syncs, opts.Clock))
 	opts.WindDown = cmp.Or(opts.WindDown, 50*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
 	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, 15*time.Second)
+	switch opts.Clock {
+	case "", RealClock:
+		return run(ctx, setup, steps, opts, StartCluster)
+	case SimClock:
+		return runSimulated(setup, steps, opts)
+	}
+	return nil, fmt.Errorf("unknown clock %q", opts.Clock)
+}
 
-	cluster, err := StartCluster(setup.Members)
+// run is Run on a cluster that start makes, in the caller's clock.
+func run(ctx context.Context, setup Setup, steps []Step, opts Options, start func(members int) (*Cluster, error)) (*Result, error) {
+	cluster, err := start(setup.Members)
 	if err != nil {
 		return nil, err
 	}
 	defer cluster.Close()
 
-	operator, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	operator, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints(), DialTimeout: 5 * time.Second, DialOptions: cluster.dialer(), Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("connect the operator client: %w", err)
 	}

@@ -70,7 +70,7 @@ func (w *world) start(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lives[id]++
-	l, err := newLink(w.cluster.Dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.cluster.Endpoints())
+	l, err := w.newLink(id)
 	if err != nil {
 		return fmt.Errorf("start the network of %s: %w", id, err)
 	}
@@ -120,6 +120,17 @@ func (w *world) start(id string) error {
 		}
 	}()
 	return nil
+}
+
+// newLink is the network of agent id's next process: proxies on the real
+// clock, an in-memory link on the simulated one, whose jitter the seed,
+// the agent and its incarnation draw.
+func (w *world) newLink(id string) (network, error) {
+	if n := w.cluster.net; n != nil {
+		seed := w.setup.Seed ^ int64(len(w.procs))<<32 ^ int64(w.lives[id])<<48
+		return newMemLink(n, seed, w.cluster.Endpoints()), nil
+	}
+	return newLink(w.cluster.Dir, fmt.Sprintf("%s.%d", id, w.lives[id]), w.cluster.Endpoints())
 }
 
 // live is the current process of agent id, if it is running.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
+)
+
+const clockUsage = `the clock runs live on: "real" (the machine's; the fidelity mode, where CPU starvation and GC pauses
+open windows too) or "sim" (simulated: the whole world in one testing/synctest bubble on an in-memory
+network, many times faster, seeded by the scenario)`
+
+// envSimArgs carries a command line into the simulated clock's binary.
+const envSimArgs = "SYNCSIM_SIMCLOCK_ARGS"
+
+// clockFlag adds --clock to fs, with def as its default.
+func clockFlag(fs *flag.FlagSet, def sim.Clock) *string {
+	return fs.String("clock", string(def), clockUsage)
+}
+
+// parseClock reads --clock's value, telling stderr what is wrong with it.
+func parseClock(command, value string, stderr io.Writer) (sim.Clock, bool) {
+	c, err := sim.ParseClock(value)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim %s: --clock: %v\n", command, err)
+		return "", false
+	}
+	return c, true
+}
+
+// underSimClock runs this command line again in the simulated clock's
+// binary when clock is sim and this process cannot simulate: a synctest
+// bubble and seeded randomness need a test binary, which it builds from
+// the module's source. It returns false when this process should go on
+// itself (the real clock, or already the simulated clock's binary).
+func underSimClock(ctx context.Context, clock sim.Clock, args []string, stdout, stderr io.Writer) (int, bool) {
+	if clock != sim.SimClock || sim.Simulating() {
+		return 0, false
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim %s: --clock sim: %v\n", args[0], err)
+		return exitUsage, true
+	}
+	bin := filepath.Join(root, ".bin", "syncsim-simclock.test")
+	began := time.Now()
+	if err := scenarios.BuildSimClock(ctx, root, bin); err != nil {
+		fmt.Fprintf(stderr, "syncsim %s: %v\n", args[0], err)
+		return exitUndecided, true
+	}
+	fmt.Fprintf(stderr, "simulated clock: binary ready in %.1fs\n", time.Since(began).Seconds())
+	encoded, err := json.Marshal(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncsim %s: %v\n", args[0], err)
+		return exitUndecided, true
+	}
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestSimClockCommand$")
+	// This process has not called sim.Init: the child starts in the user's
+	// directory, where it reads the same relative paths.
+	cmd.Env = append(os.Environ(), envSimArgs+"="+string(encoded))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return known(exit.ExitCode()), true
+		}
+		fmt.Fprintf(stderr, "syncsim %s: run the simulated clock's binary: %v\n", args[0], err)
+		return exitUndecided, true
+	}
+	return exitPass, true
+}
