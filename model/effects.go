@@ -54,18 +54,20 @@ var Effects = porcupine.NondeterministicModel{
 		}
 		return next
 	},
+	// Drawn a sync to a page on rows named by agent, as Ownership's.
 	DescribeOperation: func(input, _ any) string {
 		in := input.(effect)
 		switch {
 		case in.resume && in.empty:
-			return fmt.Sprintf("%s resumes %s from nothing", in.agent, in.sync)
+			return "resume from nothing"
 		case in.resume:
-			return fmt.Sprintf("%s resumes %s from %s", in.agent, in.sync, in.cp)
+			return fmt.Sprintf("resume from %s", in.cp)
 		case in.unknown:
-			return fmt.Sprintf("%s commits %s to %s (outcome unknown)", in.agent, in.sync, in.cp)
+			return fmt.Sprintf("commit %s?", in.cp)
 		}
-		return fmt.Sprintf("%s commits %s to %s", in.agent, in.sync, in.cp)
+		return fmt.Sprintf("commit %s", in.cp)
 	},
+	DescribeOperationMetadata: describeOp,
 	DescribeState: func(state any) string {
 		if st := state.(stored); st.set {
 			return st.cp.String()
@@ -99,7 +101,7 @@ func partitionBy(key func(input any) string) func([]porcupine.Operation) [][]por
 // Failed commits did nothing and are left out; a commit of unknown outcome
 // may take effect any time after its call.
 func effectOperations(h History) ([]porcupine.Operation, error) {
-	clients := clientIDs(h)
+	clients, life := clientIDs(h), incarnations(h)
 	claimCall := map[[2]string]int64{}
 	var ops []porcupine.Operation
 	for _, e := range h.Events {
@@ -119,7 +121,7 @@ func effectOperations(h History) ([]porcupine.Operation, error) {
 			if !ok || call > e.Time {
 				call = e.Time
 			}
-			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: call, Return: e.Time})
+			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: call, Return: e.Time, Metadata: Op{e.Sync, e.Agent, life(e.Agent, call)}})
 		case Commit:
 			if e.Outcome == Failed {
 				continue
@@ -133,7 +135,7 @@ func effectOperations(h History) ([]porcupine.Operation, error) {
 			if in.unknown {
 				ret = Never
 			}
-			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: e.Call, Return: ret})
+			ops = append(ops, porcupine.Operation{ClientId: clients[e.Agent], Input: in, Call: e.Call, Return: ret, Metadata: Op{e.Sync, e.Agent, life(e.Agent, e.Call)}})
 		}
 	}
 	return ops, nil
@@ -174,8 +176,8 @@ func CheckFencedEffects(h History, opts Options) (Result, map[string]Picture) {
 		return r, nil
 	}
 	found := etcdLogViolations(h)
-	result, info := porcupine.CheckOperationsVerbose(Effects.ToModel(), ops, searchBudget(opts.Timeout, len(found) > 0))
-	picture := map[string]Picture{EffectsPage: {Model: Effects.ToModel(), Info: info, About: "porcupine's view of the fenced-effects check (P2)"}}
+	result := porcupine.CheckOperationsTimeout(Effects.ToModel(), ops, searchBudget(opts.Timeout, len(found) > 0))
+	picture := map[string]Picture{EffectsPage: {Property: FencedEffects, Model: Effects.ToModel(), Operations: ops, About: "porcupine's view of the fenced-effects check (P2), a page per sync that broke it"}}
 	switch {
 	case len(found) > 0:
 		r.fail(found)

@@ -123,18 +123,27 @@ var Ownership = porcupine.Model{
 		}
 		return true, owner{}
 	},
+	// Operations are drawn a sync to a page, on rows named by agent, so
+	// they name only what the row and page do not.
 	DescribeOperation: func(input, _ any) string {
 		in := input.(ownInput)
-		verb := "releases"
+		verb := "release"
 		if in.acquire {
-			verb = "acquires"
+			verb = "acquire"
 		}
-		return fmt.Sprintf("%s %s %s (worker %d)", in.agent, verb, in.sync, in.worker)
+		if in.sync == Leadership {
+			return fmt.Sprintf("%s term %d", map[bool]string{true: "win", false: "lose"}[in.acquire], -in.worker)
+		}
+		return fmt.Sprintf("%s (worker %d)", verb, in.worker)
 	},
+	DescribeOperationMetadata: describeOp,
 	DescribeState: func(state any) string {
 		held := state.(owner)
 		if held.worker == 0 {
 			return "free"
+		}
+		if held.worker < 0 {
+			return fmt.Sprintf("led by %s (term %d)", held.agent, -held.worker)
 		}
 		return fmt.Sprintf("held by %s (worker %d)", held.agent, held.worker)
 	},
@@ -143,14 +152,15 @@ var Ownership = porcupine.Model{
 // ownershipOperations turns tenures into porcupine operations: an acquire
 // spanning claim sent .. work started, and a release spanning work stopped ..
 // claim known gone. A worker that never stopped never releases.
-func ownershipOperations(intervals []Interval, clients map[string]int) []porcupine.Operation {
+func ownershipOperations(intervals []Interval, clients map[string]int, life func(string, int64) int) []porcupine.Operation {
 	ops := make([]porcupine.Operation, 0, 2*len(intervals))
 	for _, iv := range intervals {
 		in := ownInput{sync: iv.Sync, worker: iv.Worker, agent: iv.Agent, acquire: true}
-		ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.ClaimCall, Return: iv.Start})
+		op := Op{Sync: iv.Sync, Agent: iv.Agent, Incarnation: life(iv.Agent, iv.ClaimCall)}
+		ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.ClaimCall, Return: iv.Start, Metadata: op})
 		if iv.Stop != Never {
 			in.acquire = false
-			ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.Stop, Return: iv.Released})
+			ops = append(ops, porcupine.Operation{ClientId: clients[iv.Agent], Input: in, Call: iv.Stop, Return: iv.Released, Metadata: op})
 		}
 	}
 	return ops
@@ -166,8 +176,9 @@ func CheckExclusiveWork(h History, opts Options) (Result, map[string]Picture) {
 	opts = opts.withDefaults()
 	intervals := append(Intervals(h), LeaderIntervals(h)...)
 	found := overlaps(intervals)
-	result, info := porcupine.CheckOperationsVerbose(Ownership, ownershipOperations(intervals, clientIDs(h)), searchBudget(opts.Timeout, len(found) > 0))
-	picture := map[string]Picture{Linearizability: {Model: Ownership, Info: info, About: "porcupine's view of the ownership check (P1), faults annotated"}}
+	ops := ownershipOperations(intervals, clientIDs(h), incarnations(h))
+	result := porcupine.CheckOperationsTimeout(Ownership, ops, searchBudget(opts.Timeout, len(found) > 0))
+	picture := map[string]Picture{Linearizability: {Property: ExclusiveWork, Model: Ownership, Operations: ops, About: "porcupine's view of the ownership check (P1), a page per sync that broke it, faults and leaders annotated"}}
 	r := Result{Property: ExclusiveWork}
 	switch {
 	case len(found) > 0: // an overlap is a violation, whatever the search found in its budget

@@ -173,12 +173,50 @@ func (r *Result) summarize() {
 	}
 }
 
-// Picture is a porcupine check's account, drawn as a report page.
+// Picture is what a porcupine check ran on, for the report to draw: its
+// model and operations, each operation's Metadata an Op naming its sync
+// (the model's partition) and the agent incarnation that made it.
 type Picture struct {
-	Model porcupine.Model
-	Info  porcupine.LinearizationInfo
+	Property   Property
+	Model      porcupine.Model
+	Operations []porcupine.Operation
 	// About says what the page shows, for the report's file list.
 	About string
+}
+
+// Op is what a Picture's operation was, besides the model's input: the
+// sync it is on and who made it.
+type Op struct {
+	Sync  string
+	Agent string
+	// Incarnation counts the agent's starts: 1 for its first life, 2 after
+	// its first crash or stop, and so on.
+	Incarnation int
+}
+
+func (o Op) String() string { return fmt.Sprintf("%s, incarnation %d", o.Agent, o.Incarnation) }
+
+// describeOp is the models' DescribeOperationMetadata.
+func describeOp(m any) string {
+	if op, ok := m.(Op); ok {
+		return op.String()
+	}
+	return ""
+}
+
+// incarnations numbers each agent's lives: at(agent, t) is the
+// incarnation the agent was in at time t.
+func incarnations(h History) func(agent string, t int64) int {
+	starts := map[string][]int64{}
+	for _, e := range h.Events {
+		if e.Kind == AgentStart {
+			starts[e.Agent] = append(starts[e.Agent], e.Time)
+		}
+	}
+	return func(agent string, t int64) int {
+		n, _ := slices.BinarySearch(starts[agent], t+1)
+		return max(n, 1) // an agent the history never saw start is in its first life
+	}
 }
 
 // Verdict is the outcome of checking one history.

@@ -36,8 +36,11 @@ func chromium(t testing.TB) string {
 
 // TestReportsInABrowser renders a failing run's report and the index in
 // headless Chromium and checks what a person must see: the failure first on
-// the index, the violation marked on the timeline, the fault annotations on
-// porcupine's page, and no script errors. Screenshots are saved in the
+// the index, linked to the run's page; on that page the violation listed
+// and linked to its mark on the inline timeline, and the faults labelled;
+// the violating sync's porcupine page no wider than three viewports, its
+// rows named and the violation in view without scrolling; and no script
+// errors. Screenshots are saved in the
 // report directory, under the repository's syncsim-reports.
 func TestReportsInABrowser(t *testing.T) {
 	bin := chromium(t)
@@ -97,12 +100,30 @@ func TestReportsInABrowser(t *testing.T) {
 		{"index", filepath.Join(root, "index.html"), "#runs",
 			`(() => { const first = document.querySelector('#runs tr.run');
 			   return first && first.cells[0].textContent.trim() === 'FAIL' && first.textContent.includes('P1 fail') &&
-			          first.querySelector('a[href$="timeline.svg"]') !== null })()`},
+			          first.querySelector('a[href$="/index.html"]') !== null && first.querySelector('a[href$="timeline.svg"]') !== null })()`},
+		// The run's page: the violation listed and linked to its mark on
+		// the inline timeline, whose faults carry their labels.
+		{"run", filepath.Join(dir, "index.html"), "#violations",
+			`(() => { const link = document.querySelector('#violations li a[href="#violation-1"]');
+			   const mark = document.querySelector('#timeline svg #violation-1');
+			   const labels = [...document.querySelectorAll('#timeline .fault-label text')].map(t => t.textContent);
+			   const r = mark && mark.getBoundingClientRect();
+			   return link !== null && r !== null && r.width > 0 && r.height > 0 &&
+			          labels.some(l => l.startsWith('isolate agent-1 1.00')) && labels.some(l => l.startsWith('member-crash m1')) &&
+			          document.querySelector('#faults').textContent.includes('owner of sync-1') })()`},
 		{"timeline", filepath.Join(dir, "timeline.svg"), "#violation-1",
 			`(() => { const v = document.getElementById('violation-1'); const r = v.getBBox();
 			   return r.width > 0 && r.height > 0 && document.querySelector('rect.fault') !== null })()`},
-		{"linearizability", filepath.Join(dir, "linearizability.html"), "#canvas svg",
-			`document.querySelector('#canvas svg').textContent.includes('isolate agent-1')`},
+		// The violating sync's porcupine page: at most three viewports
+		// wide, named rows, the fault annotated, and the illegal step in
+		// view on load.
+		{"linearizability-sync-1", filepath.Join(dir, "porcupine", "linearizability-sync-1.html"), "#canvas svg",
+			`(() => { const svg = document.querySelector('#canvas svg');
+			   const bad = document.querySelector('.linearization-invalid.linearization-point');
+			   const r = bad && bad.getBoundingClientRect();
+			   return document.title.includes('two-owners') && svg.textContent.includes('agent-1 #1') && svg.textContent.includes('isolate agent-1') &&
+			          document.documentElement.scrollWidth <= 3 * window.innerWidth &&
+			          r !== null && r.left >= 0 && r.right <= window.innerWidth && r.top >= 0 && r.bottom <= window.innerHeight })()`},
 	}
 	for _, p := range pages {
 		if err := chromedp.Do(ctx, chromedp.Navigate("file://"+p.url), chromedp.WaitReady(chromedp.CSS(p.wait))); err != nil {

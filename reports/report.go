@@ -4,7 +4,6 @@
 package reports
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -17,8 +16,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/anishathalye/porcupine"
 
 	"github.com/syncsim/syncsim/model"
 )
@@ -218,14 +215,11 @@ func render(r Run) (map[string][]byte, error) {
 		return nil, err
 	}
 	files := map[string][]byte{"scenario.json": r.Scenario, "history.json": history}
-	for stem, p := range r.Verdict.Pictures {
-		var page bytes.Buffer
-		p.Info.AddAnnotations(annotations(r.History))
-		if err := porcupine.Visualize(p.Model, p.Info, &page); err != nil {
-			return nil, fmt.Errorf("render %s.html: %w", stem, err)
-		}
-		files[stem+".html"] = page.Bytes()
+	pages, err := porcupinePages(r)
+	if err != nil {
+		return nil, err
 	}
+	maps.Copy(files, pages)
 	intervals := model.Intervals(r.History)
 	if len(rowsOf(append(intervals, model.LeaderIntervals(r.History)...), 0)) > maxRows {
 		files["timeline.svg"] = Timeline(r, true, "cut to the violation's neighbourhood; the whole run is in timeline-full.svg")
@@ -266,24 +260,6 @@ func summarize(r Run, intervals []model.Interval) Summary {
 	}
 	sum.Handover, sum.Failover = ownershipGaps(intervals)
 	return sum
-}
-
-// annotations draws fault windows and leadership changes on the visualization.
-func annotations(h model.History) []porcupine.Annotation {
-	var out []porcupine.Annotation
-	for _, f := range model.Faults(h) {
-		end := f.End
-		if end == model.Never {
-			end = f.Start
-		}
-		out = append(out, porcupine.Annotation{Tag: "faults", Start: f.Start, End: end, Description: f.What, Details: f.Detail, BackgroundColor: "#fde2a7"})
-	}
-	for _, e := range h.Events {
-		if e.Kind == model.LeaderWon {
-			out = append(out, porcupine.Annotation{Tag: "leader", Start: e.Time, End: e.Time, Description: e.Agent + " leads", Details: fmt.Sprintf("term %d", e.Token)})
-		}
-	}
-	return out
 }
 
 func markdown(r Run, s Summary) string {
@@ -383,6 +359,9 @@ func aboutFile(name string, v model.Verdict) string {
 	}
 	if p, ok := v.Pictures[strings.TrimSuffix(name, ".html")]; ok {
 		return p.About
+	}
+	if strings.HasPrefix(name, pageDir+"/") {
+		return "porcupine's account of one sync, a row per agent incarnation"
 	}
 	return "part of the report"
 }
