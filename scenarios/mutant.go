@@ -174,29 +174,42 @@ type Kill struct {
 	Undecided  int
 }
 
+// Hunting tunes Hunt.
+type Hunting struct {
+	Out string // the directory for the reports of failed runs
+	// Explore is how many drawn scenarios run after the catalogue;
+	// Parallel how many run at once.
+	Explore, Parallel int
+	// StopAtKill stops at the first violation.
+	StopAtKill bool
+	// Progress, if set, hears the count so far after every run the child
+	// reports, so that a command can show it: a hunt runs for minutes.
+	Progress func(Kill)
+}
+
 // Hunt runs the syncsim binary bin (built with a mutant, or the reference)
-// over the scripted catalogue and then exploreCount drawn scenarios,
-// parallel at a time, writing reports under out. With stopAtKill it stops
-// at the first violation; the reference runs everything, and any violation
-// is an accusation. A run the harness could not carry out, a child that
-// fails without saying why, or runs that never happened are an error:
-// nothing may be called clean or surviving on their account.
-func Hunt(ctx context.Context, bin, agent, out string, exploreCount, parallel int, stopAtKill bool) (Kill, error) {
+// over the scripted catalogue and then h.Explore drawn scenarios, writing
+// reports under h.Out. With StopAtKill it stops at the first violation;
+// the reference runs everything, and any violation is an accusation. A run
+// the harness could not carry out, a child that fails without saying why,
+// or runs that never happened are an error: nothing may be called clean or
+// surviving on their account.
+func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 	k := Kill{Agent: agent}
 	began := time.Now()
-	par := fmt.Sprint(parallel)
+	par := fmt.Sprint(h.Parallel)
 	phases := []phase{
-		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--out", out, "all"}, len(Catalogue())},
-		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(exploreCount), "--seed", "1", "--parallel", par, "--out", out}, exploreCount},
+		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--out", h.Out, "all"}, len(Catalogue())},
+		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(h.Explore), "--seed", "1", "--parallel", par, "--out", h.Out}, h.Explore},
 	}
 	for _, p := range phases {
 		if p.runs == 0 {
 			continue
 		}
-		if err := k.hunt(ctx, bin, p, began, stopAtKill); err != nil {
+		if err := k.hunt(ctx, bin, p, began, h); err != nil {
 			return k, fmt.Errorf("syncsim %s: %w", p.args[0], err)
 		}
-		if k.Killed && stopAtKill {
+		if k.Killed && h.StopAtKill {
 			return k, nil
 		}
 	}
@@ -214,7 +227,7 @@ type phase struct {
 const stderrKept = 64 << 10
 
 // hunt runs one phase and counts its runs into k.
-func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, stopAtKill bool) error {
+func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, h Hunting) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, bin, p.args...)
@@ -231,8 +244,8 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, s
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	seen, err := k.read(stdout, began, stopAtKill)
-	if err != nil || (k.Killed && stopAtKill) {
+	seen, err := k.read(stdout, began, h)
+	if err != nil || (k.Killed && h.StopAtKill) {
 		cancel() // what the child does next no longer matters
 	}
 	waited := cmd.Wait()
@@ -241,7 +254,7 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, s
 		return ctx.Err()
 	case err != nil:
 		return err
-	case k.Killed && stopAtKill:
+	case k.Killed && h.StopAtKill:
 		return nil
 	}
 	return seen.explain(waited, p.runs, stderr.String())
@@ -250,11 +263,12 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, s
 // seen counts the run lines of one phase.
 type seen struct{ runs, violations, undecided int }
 
-// read counts the run lines of r into k until r ends, a line reports a run
-// that could not happen or is unreadable, or (with stopAtKill) k is killed.
+// read counts the run lines of r into k, telling h.Progress of each, until
+// r ends, a line reports a run that could not happen or is unreadable, or
+// (with h.StopAtKill) k is killed.
 // Lines that are not JSON (the headers and summaries around them) are
 // skipped; the count of runs catches any that went missing.
-func (k *Kill) read(r io.Reader, began time.Time, stopAtKill bool) (seen, error) {
+func (k *Kill) read(r io.Reader, began time.Time, h Hunting) (seen, error) {
 	var s seen
 	lines := bufio.NewScanner(r)
 	lines.Buffer(make([]byte, 1<<20), 1<<24)
@@ -286,7 +300,10 @@ func (k *Kill) read(r io.Reader, began time.Time, stopAtKill bool) (seen, error)
 			s.undecided++
 			k.Undecided++
 		}
-		if k.Killed && stopAtKill {
+		if h.Progress != nil {
+			h.Progress(*k)
+		}
+		if k.Killed && h.StopAtKill {
 			return s, nil
 		}
 	}

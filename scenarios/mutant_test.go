@@ -202,7 +202,7 @@ func TestHuntErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			bin := fakeSyncsim(t, tt.out, tt.stderr, tt.code)
 			for _, stopAtKill := range []bool{false, true} {
-				k, err := Hunt(context.Background(), bin, "agent", t.TempDir(), 0, 1, stopAtKill)
+				k, err := Hunt(context.Background(), bin, "agent", Hunting{Out: t.TempDir(), Parallel: 1, StopAtKill: stopAtKill})
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("Hunt (stop at kill %v) = %+v, %v; want an error saying %q", stopAtKill, k, err, tt.want)
 				}
@@ -211,19 +211,25 @@ func TestHuntErrors(t *testing.T) {
 	}
 	// A failure the child explains is a kill, whatever follows it.
 	bin := fakeSyncsim(t, append([]string{failed}, passes...), "", 1)
-	k, err := Hunt(context.Background(), bin, "agent", t.TempDir(), 0, 1, true)
+	k, err := Hunt(context.Background(), bin, "agent", Hunting{Out: t.TempDir(), Parallel: 1, StopAtKill: true})
 	if err != nil || !k.Killed || k.Property != model.ExclusiveWork || k.Scenario != "owner-crash" {
 		t.Fatalf("Hunt = %+v, %v; want a kill by P1 in owner-crash", k, err)
 	}
 }
 
-// TestHuntCounts: a child that runs everything and says so is believed.
+// TestHuntCounts: a child that runs everything and says so is believed,
+// and Progress hears the count after every run.
 func TestHuntCounts(t *testing.T) {
 	lines := append([]string{"explore: seed 1, shard 1/1"}, catalogueLines(model.Pass)...)
 	lines[1] = string(Line{Name: Catalogue()[0].Name, Status: model.Undecided}.Encode())
-	k, err := Hunt(context.Background(), fakeSyncsim(t, lines, "", 3), "reference", t.TempDir(), 0, 1, false)
+	var heard []int
+	progress := func(k Kill) { heard = append(heard, k.Runs) }
+	k, err := Hunt(context.Background(), fakeSyncsim(t, lines, "", 3), "reference", Hunting{Out: t.TempDir(), Parallel: 1, Progress: progress})
 	if err != nil || k.Killed || k.Runs != len(Catalogue()) || k.Undecided != 1 {
 		t.Fatalf("Hunt = %+v, %v; want every catalogue run, one undecided, and no error", k, err)
+	}
+	if len(heard) != len(Catalogue()) || heard[len(heard)-1] != len(Catalogue()) {
+		t.Errorf("Progress heard counts %v; want 1 to %d", heard, len(Catalogue()))
 	}
 }
 

@@ -25,6 +25,10 @@ type Shrinking struct {
 	// Options is the system under test and where the reports of the
 	// result's reproductions go.
 	Options Options
+	// Progress, if set, hears what shrinking is doing each time it starts
+	// a batch of runs, such as "candidate 7 of 12: 5 steps ...", so that a
+	// command can show it; shrinking runs for minutes.
+	Progress func(string)
 }
 
 // Shrunk is what shrinking a failure came to.
@@ -73,9 +77,16 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	res.Property = first.Property
 	quiet := opts.Options
 	quiet.Reports = ""
+	began := time.Now()
+	doing := func(what string) {
+		if opts.Progress != nil {
+			opts.Progress(fmt.Sprintf("shrinking %s: %s (%s of %s)", found.Scenario.Name, what, time.Since(began).Round(time.Second), opts.Budget))
+		}
+	}
 
 	log(fmt.Sprintf("shrinking %s (%d steps)", found.Scenario.Name, len(found.Scenario.Steps)))
 	log(fmt.Sprintf("  measuring how often %s fails %s: %d runs", found.Scenario.Name, res.Property, opts.Confirm))
+	doing(fmt.Sprintf("measuring how often the original fails, %d runs", opts.Confirm))
 	res.OriginalReproduced = Replay(ctx, found.Scenario, opts.Confirm, opts.Parallel, res.Property, quiet, func(int, *Outcome, error) {})
 	if 2*res.OriginalReproduced < opts.Confirm {
 		res.Why = fmt.Sprintf("not shrunk: %s failed %s again in only %d of %d runs, too seldom to tell a smaller timeline from luck; the original timeline is kept",
@@ -88,11 +99,14 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	deadline := time.Now().Add(opts.Budget)
 	for improved := true; improved && time.Now().Before(deadline) && ctx.Err() == nil; {
 		improved = false
-		for _, cand := range smaller(current, cut) {
+		cands := smaller(current, cut)
+		for i, cand := range cands {
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				break
 			}
 			res.Tried++
+			doing(fmt.Sprintf("candidate %d of %d (%d steps, %d members, %d agents, %d syncs), %d runs; %d tried so far",
+				i+1, len(cands), len(cand.Steps), cand.Members, cand.Agents, cand.Syncs, opts.Attempts, res.Tried))
 			n := Replay(ctx, cand, opts.Attempts, opts.Parallel, res.Property, quiet, func(int, *Outcome, error) {})
 			if n == opts.Attempts {
 				log(fmt.Sprintf("    still fails with %d members, %d agents, %d syncs: %s", cand.Members, cand.Agents, cand.Syncs, stepsLine(cand)))
@@ -112,6 +126,7 @@ func Shrink(ctx context.Context, found *Outcome, opts Shrinking, log func(string
 	shrunk.Name = found.Scenario.Name + "-shrunk"
 	shrunk.Description = fmt.Sprintf("%s, shrunk from %d steps", found.Scenario.Name, len(found.Scenario.Steps))
 	log(fmt.Sprintf("  measuring how often the shrunk timeline fails: %d runs", opts.Confirm))
+	doing(fmt.Sprintf("measuring how often the shrunk timeline fails, %d runs", opts.Confirm))
 	res.Reproduced = Replay(ctx, &shrunk, opts.Confirm, opts.Parallel, res.Property, opts.Options, func(_ int, o *Outcome, err error) {
 		if err == nil && o.Report != "" && failed(o.Verdict, res.Property) {
 			res.Reports = append(res.Reports, o.Report)

@@ -5,13 +5,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/reports/junit"
 	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
 )
 
 // explore runs a campaign of drawn scenarios and shrinks the first
@@ -24,6 +29,9 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if x.mutant != "" {
 		return underMutant(ctx, x.mutant, append([]string{"explore"}, withoutFlag(args, "mutant")...), stdout, stderr)
 	}
+	if code, done := underSimClock(ctx, x.campaign.Options.Clock, append([]string{"explore"}, args...), stdout, stderr); done {
+		return code
+	}
 	if !initSim("explore", stderr) {
 		return exitUndecided
 	}
@@ -31,6 +39,8 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "explore: seed %d, shard %d/%d, %d at once, %s; reports under %s\n", c.Seed, c.Shard+1, c.Shards, c.Parallel, x.limit(), c.Options.Reports)
 
 	var status exitStatus
+	var runs []ran
+	began := time.Now()
 	show := x.printer(stdout)
 	tally, failures := scenarios.Explore(ctx, c, func(t scenarios.Tally, sc *scenarios.Scenario, o *scenarios.Outcome, err error) {
 		if err != nil {
@@ -38,13 +48,16 @@ func explore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			status.verdict(o.Verdict.Status)
 		}
+		runs = append(runs, ran{sc, o, err})
 		show.run(t, sc, o, err)
 	})
 	show.finish()
 	fmt.Fprintf(stdout, "summary: %s; slowest check %v (%s)\n", tally, tally.SlowestCheck.Round(time.Millisecond), tally.SlowestCheckName)
+	if x.junit != "" {
+		status.add(x.writeJUnit(began, runs, stderr))
+	}
 	if x.shrink {
-		log := func(line string) { fmt.Fprintln(stdout, line) }
-		scenarios.ShrinkFirst(ctx, failures, x.shrinking, log, func(o *scenarios.Outcome, res *scenarios.Shrunk) { reportShrink(stdout, o, res) })
+		x.shrinkFirst(ctx, failures, stdout)
 	}
 	return status.code()
 }
@@ -54,6 +67,7 @@ type exploration struct {
 	campaign  scenarios.Campaign
 	mutant    string
 	asJSON    bool
+	junit     string // "" writes none
 	shrink    bool
 	shrinking scenarios.Shrinking
 }
@@ -82,21 +96,33 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	cliflag.PathVar(fs, &c.Options.Reports, "out", reports.Dir(), "directory for the reports of failed runs (also $SYNCSIM_REPORTS)")
 	fs.StringVar(&x.mutant, "mutant", "", mutantUsage)
 	fs.BoolVar(&x.asJSON, "json", false, "print one JSON line per run instead of progress")
+	cliflag.PathVar(fs, &x.junit, "junit", "", "also write a JUnit XML file here: one test case per scenario run")
+	fs.BoolVar(&c.Options.KeepPassing, "keep-passing", false, "write a report for passing runs too, so the index lists every run")
+	clockName := clockFlag(fs, sim.RealClock)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nWithout --shard, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (from 0) and\nJOB_COMPLETIONS choose the shard.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	extra, err := cliflag.Parse(fs, args)
 	if err != nil {
 		return nil, parseFailed(err)
 	}
-	if !outReady("explore", c.Options.Reports, stderr) {
+	if !outReady("explore", c.Options.Reports, stderr) || !junitReady("explore", x.junit, stderr) {
 		return nil, exitUsage
 	}
+	clock, ok := parseClock("explore", *clockName, stderr)
+	if !ok {
+		return nil, exitUsage
+	}
+	c.Options.Clock = clock
 	if x.mutant != "" {
 		return x, exitPass // the mutant's own syncsim reads the rest
 	}
-	if c.Shard, c.Shards, err = parseShard(*shard); err != nil {
+	spec, err := shardSpec(*shard, flagGiven(fs, "shard"), os.Getenv)
+	if err == nil {
+		c.Shard, c.Shards, err = parseShard(spec)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "syncsim explore: %v\n", err)
 		return nil, exitUsage
 	}
@@ -118,6 +144,26 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	return x, exitPass
 }
 
+// shardSpec is the shard to run, as "i/n": --shard when given, else the
+// index a Kubernetes Indexed Job gives each pod (JOB_COMPLETION_INDEX, from
+// 0) of JOB_COMPLETIONS, which the Job's manifest sets to its completions;
+// else 1/1.
+func shardSpec(flagValue string, given bool, getenv func(string) string) (string, error) {
+	index, completions := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETIONS")
+	if given || index == "" && completions == "" {
+		return flagValue, nil
+	}
+	if index == "" || completions == "" {
+		return "", fmt.Errorf("JOB_COMPLETION_INDEX is %q and JOB_COMPLETIONS is %q: an Indexed Job sets the index, and its manifest must set JOB_COMPLETIONS to spec.completions; set both, or give --shard", index, completions)
+	}
+	i, ierr := strconv.Atoi(index)
+	n, nerr := strconv.Atoi(completions)
+	if ierr != nil || nerr != nil || n < 1 || i < 0 || i >= n {
+		return "", fmt.Errorf("JOB_COMPLETION_INDEX %q of JOB_COMPLETIONS %q: want a whole number from 0 to JOB_COMPLETIONS-1, and JOB_COMPLETIONS at least 1", index, completions)
+	}
+	return fmt.Sprintf("%d/%d", i+1, n), nil
+}
+
 // parseShard reads "i/n" into a shard numbered from 0 and the count.
 func parseShard(s string) (shard, shards int, err error) {
 	var i, n int
@@ -125,6 +171,24 @@ func parseShard(s string) (shard, shards int, err error) {
 		return 0, 0, fmt.Errorf("--shard %q must be i/n with 1 <= i <= n, such as 2/4", s)
 	}
 	return i - 1, n, nil
+}
+
+// writeJUnit writes the campaign's runs, in the order they finished, as
+// JUnit, and returns the exit code it adds.
+func (x *exploration) writeJUnit(began time.Time, runs []ran, stderr io.Writer) int {
+	c := x.campaign
+	suite := "syncsim explore"
+	if c.Shards > 1 {
+		suite = fmt.Sprintf("syncsim explore shard %d/%d", c.Shard+1, c.Shards)
+	}
+	r := runReport(suite, began, runs)
+	s := r.Suite(suite)
+	s.Properties = append(s.Properties, junit.Property{Name: "seed", Value: fmt.Sprint(c.Seed)}, junit.Property{Name: "shard", Value: fmt.Sprintf("%d/%d", c.Shard+1, c.Shards)})
+	if err := junit.Write(x.junit, r); err != nil {
+		fmt.Fprintf(stderr, "syncsim explore: --junit: %v\n", err)
+		return exitUsage
+	}
+	return exitPass
 }
 
 // limit says when the campaign stops.
@@ -162,6 +226,22 @@ func (p jsonPrinter) run(_ scenarios.Tally, sc *scenarios.Scenario, o *scenarios
 }
 
 func (jsonPrinter) finish() {}
+
+// shrinkFirst shrinks the first violation, showing what it is doing on a
+// status line (a line every ten seconds off a terminal): a shrink runs for
+// minutes between the lines it prints.
+func (x *exploration) shrinkFirst(ctx context.Context, failures []*scenarios.Outcome, stdout io.Writer) {
+	if !slices.ContainsFunc(failures, func(o *scenarios.Outcome) bool { return o.Verdict.Status == model.Fail }) {
+		return
+	}
+	doing := "shrinking"
+	st := startStatus(stdout, 10*time.Second, func() string { return doing })
+	defer st.finish()
+	opts := x.shrinking
+	opts.Progress = func(what string) { st.do(func() { doing = what }) }
+	log := func(line string) { st.println(line) }
+	scenarios.ShrinkFirst(ctx, failures, opts, log, func(o *scenarios.Outcome, res *scenarios.Shrunk) { reportShrink(st, o, res) })
+}
 
 // reportShrink says what came of shrinking one violation.
 func reportShrink(stdout io.Writer, o *scenarios.Outcome, res *scenarios.Shrunk) {

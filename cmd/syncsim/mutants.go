@@ -8,9 +8,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/syncsim/syncsim/cmd/internal/cliflag"
 	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/reports/junit"
 	"github.com/syncsim/syncsim/scenarios"
 )
 
@@ -18,6 +20,7 @@ import (
 type hunting struct {
 	explore, parallel int
 	out               string
+	junit             string // "" writes none
 	chosen            []scenarios.Mutant
 	root              string // the module a mutant is built from
 	self              string // this binary, the reference agent
@@ -30,21 +33,54 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if h == nil {
 		return code
 	}
+	began := time.Now()
 	t := killTable{w: stdout}
+	if h.junit != "" {
+		t.cases = &junit.Report{Name: "syncsim"}
+	}
 	fmt.Fprintf(stdout, "each agent runs the catalogue, then %d drawn scenarios, %d at once; a mutant stops at its first violation\n", h.explore, h.parallel)
 	t.header()
 	var status exitStatus
-	ref, err := scenarios.Hunt(ctx, h.self, "reference", h.out, h.explore, h.parallel, false)
+	ref, err := h.watch("reference", stderr, func(progress func(scenarios.Kill)) (scenarios.Kill, error) {
+		return scenarios.Hunt(ctx, h.self, "reference", h.options(false, progress))
+	})
 	status.add(t.reference(ref, err, stderr))
 	for _, m := range h.chosen {
 		if ctx.Err() != nil {
 			status.add(exitUndecided)
 			break
 		}
-		k, err := h.hunt(ctx, m)
+		k, err := h.watch(m.Name, stderr, func(progress func(scenarios.Kill)) (scenarios.Kill, error) {
+			return h.hunt(ctx, m, progress)
+		})
 		status.add(t.mutant(k, err, stderr))
 	}
+	if h.junit != "" {
+		t.cases.Suite(mutantSuite).Timestamp = began.UTC().Format(time.RFC3339)
+		if err := junit.Write(h.junit, t.cases); err != nil {
+			fmt.Fprintf(stderr, "syncsim mutants: --junit: %v\n", err)
+			status.add(exitUsage)
+		}
+	}
 	return status.code()
+}
+
+// options are Hunt's options for one agent.
+func (h *hunting) options(stopAtKill bool, progress func(scenarios.Kill)) scenarios.Hunting {
+	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress}
+}
+
+// watch runs one agent's hunt with a status line on stderr saying how far
+// it got (a line every ten seconds off a terminal): a hunt runs for minutes
+// before its row of the table.
+func (h *hunting) watch(agent string, stderr io.Writer, hunt func(progress func(scenarios.Kill)) (scenarios.Kill, error)) (scenarios.Kill, error) {
+	began := time.Now()
+	var k scenarios.Kill
+	st := startStatus(stderr, 10*time.Second, func() string {
+		return fmt.Sprintf("hunting %s: %d runs, %d violations, %d undecided, %s", agent, k.Runs, k.Violations, k.Undecided, time.Since(began).Round(time.Second))
+	})
+	defer st.finish()
+	return hunt(func(now scenarios.Kill) { st.do(func() { k = now }) })
 }
 
 // parseMutants reads the command line; a nil hunting comes with the exit
@@ -56,6 +92,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	fs.IntVar(&h.explore, "explore", 30, "drawn scenarios to run after the catalogue (seeds 1 onwards)")
 	fs.IntVar(&h.parallel, "parallel", 3, "scenarios to run at once")
 	cliflag.PathVar(fs, &h.out, "out", reports.Dir(), "directory for the reports of failed runs")
+	cliflag.PathVar(fs, &h.junit, "junit", "", "also write a JUnit XML file here: one test case per agent (a survivor or an accused reference fails)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim mutants [flags] [NAME ...]\n\nBuilds syncsim with each planted bug of scenarios/mutants (or those named) and runs it\nover the scripted catalogue, then a bounded exploration, until a run fails; runs the\nreference agent the same way, in full. Prints which property and scenario killed each\nmutant and how long it took. Exits 1 if a mutant survived or the reference agent was\naccused, 3 if a run could not be carried out.\n\nflags:")
 		fs.PrintDefaults()
@@ -68,7 +105,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 		fs.Usage()
 		return nil, exitUsage
 	}
-	if !outReady("mutants", h.out, stderr) {
+	if !outReady("mutants", h.out, stderr) || !junitReady("mutants", h.junit, stderr) {
 		return nil, exitUsage
 	}
 	if h.chosen, err = chooseMutants(names); err != nil {
@@ -105,18 +142,45 @@ func chooseMutants(names []string) ([]scenarios.Mutant, error) {
 }
 
 // hunt builds the mutant and hunts it until its first violation.
-func (h *hunting) hunt(ctx context.Context, m scenarios.Mutant) (scenarios.Kill, error) {
+func (h *hunting) hunt(ctx context.Context, m scenarios.Mutant, progress func(scenarios.Kill)) (scenarios.Kill, error) {
 	k := scenarios.Kill{Agent: m.Name}
 	bin, cleanup, err := m.BuildScratch(ctx, h.root)
 	if err != nil {
 		return k, err
 	}
 	defer cleanup()
-	return scenarios.Hunt(ctx, bin, m.Name, h.out, h.explore, h.parallel, true)
+	return scenarios.Hunt(ctx, bin, m.Name, h.options(true, progress))
 }
 
-// killTable prints who caught what, one row per agent.
-type killTable struct{ w io.Writer }
+// killTable prints who caught what, one row per agent, and keeps a JUnit
+// case for each when cases is not nil.
+type killTable struct {
+	w     io.Writer
+	cases *junit.Report
+}
+
+// mutantSuite is the JUnit suite of the mutants command.
+const mutantSuite = "syncsim mutants"
+
+// record keeps an agent's JUnit case: problem, if any, is its <failure>
+// (or with errored its <error>); the kill goes in its output.
+func (t killTable) record(k scenarios.Kill, problem string, errored bool) {
+	if t.cases == nil {
+		return
+	}
+	c := junit.Case{Name: k.Agent, Time: junit.Seconds(k.Elapsed.Seconds())}
+	if k.Killed {
+		c.SystemOut = fmt.Sprintf("killed by %s in %s after %d runs; report: %s", k.Property, k.Scenario, k.Runs, k.Report)
+	}
+	switch {
+	case problem == "":
+	case errored:
+		c.Error = &junit.Problem{Message: problem, Type: "error"}
+	default:
+		c.Failure = &junit.Problem{Message: problem, Type: "mutants"}
+	}
+	t.cases.Suite(mutantSuite).Add(c)
+}
 
 const rowFormat = "%-28s %-22s %-9s %-30s %8s %5s\n"
 
@@ -137,6 +201,7 @@ func (t killTable) row(k scenarios.Kill, result string) {
 func (t killTable) failed(k scenarios.Kill, err error, stderr io.Writer) int {
 	first, _, _ := strings.Cut(err.Error(), "\n")
 	fmt.Fprintf(t.w, "%-28s ERROR: %s\n", k.Agent, first)
+	t.record(k, "could not run: "+first, true)
 	fmt.Fprintf(stderr, "syncsim mutants: %s: %v\n", k.Agent, err)
 	return exitUndecided
 }
@@ -148,12 +213,15 @@ func (t killTable) reference(k scenarios.Kill, err error, stderr io.Writer) int 
 		return t.failed(k, err, stderr)
 	case k.Violations > 0:
 		t.row(k, fmt.Sprintf("ACCUSED (%d violations)", k.Violations))
+		t.record(k, fmt.Sprintf("the reference agent was accused: %d violations, the first %s in %s; report: %s", k.Violations, k.Property, k.Scenario, k.Report), false)
 		return exitViolation
 	case k.Undecided > 0:
 		t.row(k, fmt.Sprintf("clean, %d undecided", k.Undecided))
+		t.record(k, fmt.Sprintf("%d of %d runs were undecided", k.Undecided, k.Runs), true)
 		return exitUndecided
 	}
 	t.row(k, "clean")
+	t.record(k, "", false)
 	return exitPass
 }
 
@@ -164,8 +232,10 @@ func (t killTable) mutant(k scenarios.Kill, err error, stderr io.Writer) int {
 		return t.failed(k, err, stderr)
 	case k.Killed:
 		t.row(k, "killed")
+		t.record(k, "", false)
 		return exitPass
 	}
 	t.row(k, "SURVIVED")
+	t.record(k, fmt.Sprintf("the planted bug %s survived %d runs", k.Agent, k.Runs), false)
 	return exitViolation
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -111,4 +112,13 @@ func (s *status) finish() {
 	if s.terminal {
 		fmt.Fprint(s.w, "\r\033[K")
 	}
+}
+
+// Write prints p above the status line, a line at a time, so that code
+// which prints to a writer can print while a status is shown.
+func (s *status) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		s.println(strings.TrimSuffix(line, "\n"))
+	}
+	return len(p), nil
 }
