@@ -101,7 +101,10 @@ func TestReportIsReadable(t *testing.T) {
 			return err
 		}
 		want := fs.FileMode(0o644)
-		if d.IsDir() {
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			return nil // the latest link: a link's own mode means nothing
+		case d.IsDir():
 			want = 0o755
 		}
 		if path != root && info.Mode().Perm() != want {

@@ -185,6 +185,9 @@ func Write(root string, r Run) (string, error) {
 	if _, err := Index(root); err != nil {
 		return final, fmt.Errorf("the report is written, but the index is not: %w", err)
 	}
+	if err := linkLatest(root, final); err != nil {
+		return final, fmt.Errorf("the report is written, but %s is not: %w", LatestLink, err)
+	}
 	return final, nil
 }
 
