@@ -30,7 +30,10 @@ commands:
   explore [flags]           run scenarios drawn at random, shrink what fails
   replay DIR|FILE           run a saved scenario again, N attempts, and say how often it failed again
   check DIR|history.json    re-check a stored history offline
-  report [DIR]              rebuild the index page of a reports directory
+  report [--keep N] [DIR]   rebuild the index page of a reports directory; --keep N
+                            removes passing runs but the N newest
+  report --merge DIR...     fold shards' reports directories into one (--out), with
+                            totals and a combined junit.xml
   mutants [NAME ...]        run the planted bugs and the reference agent; who caught what
   cluster [--members N]     start an in-process etcd cluster, print its endpoints,
                             and serve until interrupted (to try cmd/syncagent)
@@ -319,36 +322,4 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	fmt.Fprintf(stdout, "reproduced %d of %d (%.0f%%)\n", n, *attempts, 100*float64(n)/float64(*attempts))
 	return status.code()
-}
-
-// report rebuilds the index page of a reports directory.
-func report(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: syncsim report [DIR]\n\nRebuilds DIR/index.html (default %s, or $SYNCSIM_REPORTS): every run, failures first.\n", reports.Dir())
-	}
-	pos, err := cliflag.Parse(fs, args)
-	if err != nil {
-		return parseFailed(err)
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	dir := reports.Dir()
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
-	if err := reports.CheckRoot(dir); err != nil {
-		fmt.Fprintf(stderr, "syncsim report: %v; give the directory run reports were written to\n", err)
-		return exitUsage
-	}
-	path, err := reports.Index(dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "syncsim report: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprintln(stdout, path)
-	return exitPass
 }
