@@ -86,27 +86,34 @@ func (a *agent) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	working := map[string]context.CancelFunc{}
 	for ctx.Err() == nil && trusted() {
-		syncs, err := a.syncs(ctx)
-		if err == nil {
-			for name, stop := range working {
-				if !syncs[name] {
-					stop() // the operator removed it
-					delete(working, name)
-				}
-			}
-			for name := range syncs {
-				if working[name] == nil {
-					wctx, stop := context.WithCancel(ctx)
-					working[name] = stop
-					wg.Go(func() { a.work(wctx, name, session.Lease(), trusted) })
-				}
-			}
+		if syncs, err := a.syncs(ctx); err == nil {
+			reconcile(ctx, working, syncs, func(ctx context.Context, name string) {
+				wg.Go(func() { a.work(ctx, name, session.Lease(), trusted) })
+			})
 		}
 		sleep(ctx, poll)
 	}
 	cancel()
 	wg.Wait()
 	return fmt.Errorf("session of lease %x is done", session.Lease())
+}
+
+// reconcile starts a worker on each sync that has none, and stops the
+// workers of syncs the operator removed.
+func reconcile(ctx context.Context, working map[string]context.CancelFunc, syncs map[string]bool, start func(context.Context, string)) {
+	for name, stop := range working {
+		if !syncs[name] {
+			stop()
+			delete(working, name)
+		}
+	}
+	for name := range syncs {
+		if working[name] == nil {
+			wctx, stop := context.WithCancel(ctx)
+			working[name] = stop
+			start(wctx, name)
+		}
+	}
 }
 
 func (a *agent) syncs(ctx context.Context) (map[string]bool, error) {
@@ -140,7 +147,9 @@ func (a *agent) work(ctx context.Context, name string, lease clientv3.LeaseID, t
 		}
 		a.hold(ctx, name, lock, offset, token, pos, trusted)
 		// Release only what this tenure holds.
-		a.cli.Txn(context.Background()).If(clientv3.Compare(clientv3.CreateRevision(lock), "=", token)).Then(clientv3.OpDelete(lock)).Commit()
+		rctx, rcancel := afterwards()
+		a.cli.Txn(rctx).If(clientv3.Compare(clientv3.CreateRevision(lock), "=", token)).Then(clientv3.OpDelete(lock)).Commit()
+		rcancel()
 	}
 }
 
@@ -151,7 +160,11 @@ func (a *agent) hold(ctx context.Context, name, lock, offset string, token, pos 
 		log.Printf("%s: cannot report the start: %v", name, err)
 		return
 	}
-	defer a.report.Stopped(context.Background(), sink.Stopped{Sync: name, Token: token})
+	defer func() {
+		rctx, rcancel := afterwards()
+		defer rcancel()
+		a.report.Stopped(rctx, sink.Stopped{Sync: name, Token: token})
+	}()
 	for ctx.Err() == nil && trusted() {
 		if err := a.report.Effect(ctx, sink.Effect{Sync: name, Token: token, Position: pos + 1}); err != nil {
 			log.Printf("%s: target refused position %d: %v", name, pos+1, err)
@@ -163,6 +176,12 @@ func (a *agent) hold(ctx context.Context, name, lock, offset string, token, pos 
 		}
 		sleep(ctx, step)
 	}
+}
+
+// afterwards bounds a request made once the work's context ended (a
+// release, a report), so an unreachable etcd cannot hold up a stop.
+func afterwards() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), time.Second)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
