@@ -38,13 +38,7 @@ func (s SinkSyncer) Run(ctx context.Context, w *Work) error {
 	if _, err := s.Client.Started(ctx, sink.Started{Sync: w.Sync, Token: w.Token, TokenKind: sink.Revision, Position: pos}); err != nil {
 		return fmt.Errorf("report the start of %s to the sink: %w", w.Sync, err)
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopReportLimit)
-		defer cancel()
-		if err := s.Client.Stopped(rctx, sink.Stopped{Sync: w.Sync, Token: w.Token}); err != nil {
-			log.Error("cannot report the stop to the sink", "err", err)
-		}
-	}()
+	defer s.reportStop(ctx, w, log)
 	log.Info("working", "from", pos)
 	tick := time.NewTicker(s.Every)
 	defer tick.Stop()
@@ -68,6 +62,15 @@ func (s SinkSyncer) Run(ctx context.Context, w *Work) error {
 		default:
 			log.Warn("step not confirmed; will retry", "err", err)
 		}
+	}
+}
+
+// reportStop tells the sink the worker stopped; ctx has ended by now.
+func (s SinkSyncer) reportStop(ctx context.Context, w *Work, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopReportLimit)
+	defer cancel()
+	if err := s.Client.Stopped(ctx, sink.Stopped{Sync: w.Sync, Token: w.Token}); err != nil {
+		log.Error("cannot report the stop to the sink", "err", err)
 	}
 }
 

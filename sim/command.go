@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,59 +50,68 @@ const (
 // refuses what only a shell could mean (pipes, redirections, variables,
 // globs, a leading NAME=value): for that, write sh -c '…'.
 func SplitCommand(line string) ([]string, error) {
-	var (
-		words  []string
-		word   strings.Builder
-		inWord bool
-	)
+	s := splitter{line: line}
 	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				words, inWord = append(words, word.String()), false
-				word.Reset()
-			}
-			continue
-		case c == '\'' || c == '"':
-			end, err := quoted(line, i, &word)
-			if err != nil {
-				return nil, err
-			}
-			i = end
-		case c == '\\':
-			if i+1 == len(line) {
-				return nil, fmt.Errorf("command %q ends in a backslash", line)
-			}
-			i++
-			word.WriteByte(line[i])
-		case strings.IndexByte(shellSyntax, c) >= 0, !inWord && strings.IndexByte(shellSyntaxStart, c) >= 0:
-			return nil, fmt.Errorf("command %q holds shell syntax %q at byte %d; quote it, or run the command through sh -c '…'", line, c, i)
-		default:
-			word.WriteByte(c)
+		var err error
+		if i, err = s.take(i); err != nil {
+			return nil, err
 		}
-		inWord = true
 	}
-	if inWord {
-		words = append(words, word.String())
-	}
-	if len(words) == 0 {
+	s.endWord()
+	if len(s.words) == 0 {
 		return nil, errors.New("the agent command is empty")
 	}
-	if name, _, assigns := strings.Cut(words[0], "="); assigns && isIdentifier(name) {
-		return nil, fmt.Errorf("command %q starts with a variable assignment %q; write env %s instead", line, words[0], line)
+	if name, _, assigns := strings.Cut(s.words[0], "="); assigns && identifier.MatchString(name) {
+		return nil, fmt.Errorf("command %q starts with a variable assignment %q; write env %s instead", line, s.words[0], line)
 	}
-	return words, nil
+	return s.words, nil
 }
 
-// isIdentifier reports whether s is a shell variable name.
-func isIdentifier(s string) bool {
-	for i, c := range s {
-		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && (i == 0 || !('0' <= c && c <= '9')) {
-			return false
+// identifier is a shell variable name.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// splitter is SplitCommand's state: the words so far and the one being read.
+type splitter struct {
+	line   string
+	words  []string
+	word   strings.Builder
+	inWord bool
+}
+
+// take reads the byte at i, with what it quotes or escapes, and returns
+// the index of the last byte it read.
+func (s *splitter) take(i int) (int, error) {
+	c := s.line[i]
+	switch {
+	case c == ' ' || c == '\t' || c == '\n':
+		s.endWord()
+		return i, nil
+	case c == '\'' || c == '"':
+		end, err := quoted(s.line, i, &s.word)
+		if err != nil {
+			return i, err
 		}
+		i = end
+	case c == '\\':
+		if i+1 == len(s.line) {
+			return i, fmt.Errorf("command %q ends in a backslash", s.line)
+		}
+		i++
+		s.word.WriteByte(s.line[i])
+	case strings.IndexByte(shellSyntax, c) >= 0, !s.inWord && strings.IndexByte(shellSyntaxStart, c) >= 0:
+		return i, fmt.Errorf("command %q holds shell syntax %q at byte %d; quote it, or run the command through sh -c '…'", s.line, c, i)
+	default:
+		s.word.WriteByte(c)
 	}
-	return s != ""
+	s.inWord = true
+	return i, nil
+}
+
+func (s *splitter) endWord() {
+	if s.inWord {
+		s.words, s.inWord = append(s.words, s.word.String()), false
+		s.word.Reset()
+	}
 }
 
 // quoted appends the quoted text starting at line[open] to word and
