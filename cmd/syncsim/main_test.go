@@ -123,7 +123,7 @@ func TestCheckReproducesAStoredVerdict(t *testing.T) {
 
 // TestHelpExitsZero: every command answers --help with its usage.
 func TestHelpExitsZero(t *testing.T) {
-	for _, c := range []string{"list", "run", "explore", "replay", "check", "report", "cluster", "mutants"} {
+	for _, c := range []string{"list", "run", "explore", "replay", "check", "report", "cluster", "mutants", "version"} {
 		code, _, stderr := syncsim(c, "--help")
 		if code != exitPass || !strings.Contains(stderr, "usage: syncsim "+c) {
 			t.Errorf("syncsim %s --help: exit %d, %q", c, code, stderr)
