@@ -20,6 +20,9 @@ type Replay struct {
 	// Mutant is the planted bug the reported agent carried; "" for the
 	// reference agent or a scenario file.
 	Mutant string
+	// Clock is the clock the reported run ran on; "" for a scenario file
+	// or a report written before reports named it.
+	Clock string
 }
 
 // Replayable reads what it takes to run a report directory, or a scenario
@@ -47,7 +50,7 @@ func Replayable(path string) (Replay, error) {
 		if first := v.First(); first != nil && first.Status == model.Fail {
 			r.Property = first.Property
 		}
-		r.Mutant = sum.Mutant
+		r.Mutant, r.Clock = sum.Mutant, sum.Clock
 	}
 	return r, nil
 }

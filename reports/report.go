@@ -41,10 +41,12 @@ type Run struct {
 
 // Summary is summary.json.
 type Summary struct {
-	Format  int            `json:"format"`
-	Name    string         `json:"name"`
-	Mutant  string         `json:"mutant,omitempty"`
-	Seed    int64          `json:"seed"`
+	Format int    `json:"format"`
+	Name   string `json:"name"`
+	Mutant string `json:"mutant,omitempty"`
+	Seed   int64  `json:"seed"`
+	// Clock is the clock the run ran on: "real" or "sim".
+	Clock   string         `json:"clock,omitempty"`
 	Status  model.Status   `json:"status"`
 	Seconds float64        `json:"seconds"`
 	Results []model.Result `json:"results"`
@@ -256,7 +258,7 @@ func summarize(r Run, intervals []model.Interval) Summary {
 		opts.Expect = model.Properties
 	}
 	sum := Summary{
-		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
+		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Clock: r.History.ClockName(), Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
 		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(intervals), Faults: len(model.Faults(r.History)),
 		Finished: time.Now().UTC().Truncate(time.Second),
 		Checked:  &Checked{Expect: opts.Expect, LeaseTTL: Duration(opts.LeaseTTL)},

@@ -6,12 +6,20 @@ import (
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/sim"
 )
 
-// testOptions runs the reference agent and keeps the reports of failed
-// runs, or of every run with SYNCSIM_KEEP_REPORTS=1.
-func testOptions() Options {
-	return Options{Reports: reportsDir, KeepPassing: reports.KeepEvery()}
+// testOptions runs the reference agent on the tests' clock and keeps the
+// reports of failed runs, or of every run with SYNCSIM_KEEP_REPORTS=1. On
+// the simulated clock t's bubbles run them.
+func testOptions(t *testing.T) Options {
+	t.Helper()
+	if testClock == sim.SimClock {
+		if err := sim.SimulateIn(t); err != nil {
+			t.Fatalf("SYNCSIM_CLOCK=sim: %v", err)
+		}
+	}
+	return Options{Reports: reportsDir, KeepPassing: reports.KeepEvery(), Clock: testClock}
 }
 
 func TestCatalogueDecodes(t *testing.T) {
@@ -33,7 +41,7 @@ func TestCatalogueDecodes(t *testing.T) {
 func TestCatalogue(t *testing.T) {
 	for _, sc := range Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
-			t.Parallel()
+			parallelOnRealClock(t)
 			mustPassAsWritten(t, sc)
 		})
 	}
@@ -43,7 +51,7 @@ func TestCatalogue(t *testing.T) {
 // every property and carry out every step.
 func mustPassAsWritten(t *testing.T, sc *Scenario) {
 	t.Helper()
-	out, err := Run(context.Background(), sc, testOptions())
+	out, err := Run(context.Background(), sc, testOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}

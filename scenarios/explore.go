@@ -73,7 +73,7 @@ func (c Campaign) seed(k int64) int64 {
 // runs that did not pass.
 func Explore(ctx context.Context, c Campaign, each func(t Tally, sc *Scenario, o *Outcome, err error)) (Tally, []*Outcome) {
 	c.Shards = max(c.Shards, 1)
-	c.Parallel = max(c.Parallel, 1)
+	c.Parallel = c.Options.atOnce(c.Parallel)
 	began := time.Now()
 	// Stopping the feed starts no more scenarios; runs under way finish.
 	feed, stop := context.WithCancel(ctx)

@@ -31,9 +31,10 @@ func TestExplore(t *testing.T) {
 	}
 	setFlag(t, "rapid.nofailfile", "true")
 	gen := Space{}.Generator()
+	opts := testOptions(t)
 	rapid.Check(t, func(rt *rapid.T) {
 		sc := gen.Draw(rt, "scenario")
-		out, err := Run(context.Background(), sc, testOptions())
+		out, err := Run(context.Background(), sc, opts)
 		if err != nil {
 			rt.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,8 +22,18 @@ var (
 	regressionsDir = mustAbs(filepath.Join("testdata", "regressions"))
 )
 
+// testClock is the clock the tests run scenarios on: $SYNCSIM_CLOCK, "real"
+// by default; "sim" needs a test binary built with -tags simclock against
+// internal/etcdpatch's go.work, as make test builds it.
+var testClock sim.Clock
+
 func TestMain(m *testing.M) {
 	flag.Parse()
+	var err error
+	if testClock, err = sim.ParseClock(os.Getenv("SYNCSIM_CLOCK")); err != nil {
+		fmt.Fprintln(os.Stderr, "SYNCSIM_CLOCK:", err)
+		os.Exit(2)
+	}
 	// A -fuzz run starts no cluster, and the fuzzer keeps its inputs in
 	// testdata/fuzz, relative to the working directory Init would leave.
 	os.Exit(sim.RunTests(m, flag.Lookup("test.fuzz").Value.String() == ""))
@@ -41,4 +52,12 @@ func underRepo(path string) string {
 		return path
 	}
 	return filepath.Join(repoRoot, path)
+}
+
+// parallelOnRealClock runs t in parallel with its siblings on the real
+// clock; simulated runs go one at a time, each in its own test's bubbles.
+func parallelOnRealClock(t *testing.T) {
+	if testClock == sim.RealClock {
+		t.Parallel()
+	}
 }

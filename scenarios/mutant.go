@@ -3,6 +3,7 @@ package scenarios
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -12,12 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/sim"
 )
 
 // A Mutant is a planted bug: a small patch to agent/ that makes a realistic
@@ -69,8 +70,7 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 		return "", fmt.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
 	}
 	bin := filepath.Join(dir, "syncsim")
-	name := reflect.TypeFor[Mutant]().PkgPath() + ".builtMutant=" + m.Name
-	build := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X "+name, "-o", bin, "./cmd/syncsim")
+	build := exec.CommandContext(ctx, "go", "build", "-ldflags", linkerVars(m.Name, dir), "-o", bin, "./cmd/syncsim")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build mutant %s: %v\n%s", m.Name, err, out)
@@ -185,6 +185,9 @@ type Hunting struct {
 	// Progress, if set, hears the count so far after every run the child
 	// reports, so that a command can show it: a hunt runs for minutes.
 	Progress func(Kill)
+	// Clock is the clock the runs live on. On the simulated clock the
+	// binary hunted is the simulated clock's (BuildSimClock).
+	Clock sim.Clock
 }
 
 // Hunt runs the syncsim binary bin (built with a mutant, or the reference)
@@ -197,10 +200,10 @@ type Hunting struct {
 func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 	k := Kill{Agent: agent}
 	began := time.Now()
-	par := fmt.Sprint(h.Parallel)
+	par, clock := fmt.Sprint(h.Parallel), string(cmp.Or(h.Clock, sim.RealClock))
 	phases := []phase{
-		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--out", h.Out, "all"}, len(Catalogue())},
-		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(h.Explore), "--seed", "1", "--parallel", par, "--out", h.Out}, h.Explore},
+		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--clock", clock, "--out", h.Out, "all"}, len(Catalogue())},
+		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(h.Explore), "--seed", "1", "--parallel", par, "--clock", clock, "--out", h.Out}, h.Explore},
 	}
 	for _, p := range phases {
 		if p.runs == 0 {
@@ -231,6 +234,12 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, h
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, bin, p.args...)
+	if h.Clock == sim.SimClock {
+		var err error
+		if cmd, err = SimCommand(runCtx, bin, p.args...); err != nil {
+			return err
+		}
+	}
 	stderr := &tail{max: stderrKept}
 	cmd.Stderr, cmd.WaitDelay = stderr, 10*time.Second
 	// Interrupted, not killed: the child then removes the scratch

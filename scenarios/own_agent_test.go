@@ -92,7 +92,7 @@ func TestYourOwnAgent(t *testing.T) {
 	mine := *sc
 	mine.Expect = []model.Property{model.ExclusiveWork, model.FencedEffects, model.StopMeansStop}
 	sc = &mine
-	opts := testOptions()
+	opts := testOptions(t)
 	opts.System = lockAgent
 	out, err := Run(context.Background(), sc, opts)
 	if err != nil {

@@ -21,7 +21,7 @@ func TestRegressions(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+			parallelOnRealClock(t)
 			sc, err := Load(file)
 			if err != nil {
 				t.Fatal(err)

@@ -39,8 +39,14 @@ func BuiltMutant() string { return builtMutant }
 // "reference", as the kill table and the reports index call it.
 func AgentName() string { return cmp.Or(builtMutant, "reference") }
 
-// RealClock is the clock of a run in wall-clock time.
-const RealClock = "real"
+// ProcessClock is the clock this process runs scenarios on when asked
+// for none other: the simulated one in the simulated clock's binary.
+func ProcessClock() sim.Clock {
+	if sim.Simulating() {
+		return sim.SimClock
+	}
+	return sim.RealClock
+}
 
 // Outcome is one scenario run, checked.
 type Outcome struct {
@@ -90,6 +96,16 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	return out, nil
 }
 
+// atOnce is how many runs may go at once when parallel are asked for: one
+// on the simulated clock, whose bubble is process-wide (parallel simulated
+// runs take a process each).
+func (o Options) atOnce(parallel int) int {
+	if o.Clock == sim.SimClock {
+		return 1
+	}
+	return max(parallel, 1)
+}
+
 // RunAll runs scenarios, at most parallel at once, and hands each result to
 // report in the order given, as soon as it and every one before it are done.
 func RunAll(ctx context.Context, scs []*Scenario, opts Options, parallel int, report func(*Scenario, *Outcome, error)) {
@@ -98,7 +114,7 @@ func RunAll(ctx context.Context, scs []*Scenario, opts Options, parallel int, re
 		err error
 	}
 	results := make([]chan result, len(scs))
-	slots := make(chan struct{}, max(parallel, 1))
+	slots := make(chan struct{}, opts.atOnce(parallel))
 	for i, sc := range scs {
 		results[i] = make(chan result, 1)
 		go func() {
@@ -160,7 +176,7 @@ type Line struct {
 	// Agent is the agent under test: the planted bug's name, or "reference".
 	Agent  string `json:"agent"`
 	Mutant string `json:"mutant,omitempty"`
-	// Clock is the clock the run ran on: "real" (wall-clock time).
+	// Clock is the clock the run ran on: "real" or "sim".
 	Clock string `json:"clock"`
 	// Error says why the harness could not run the scenario (Status Errored).
 	Error string `json:"error,omitempty"`
@@ -169,9 +185,10 @@ type Line struct {
 // NewLine describes the run of sc: its outcome, or err when the harness
 // could not run it (Run may return both when only the report failed).
 func NewLine(sc *Scenario, o *Outcome, err error) Line {
-	l := Line{Name: sc.Name, Seed: sc.Seed, Agent: AgentName(), Mutant: BuiltMutant(), Clock: RealClock}
+	l := Line{Name: sc.Name, Seed: sc.Seed, Agent: AgentName(), Mutant: BuiltMutant(), Clock: string(ProcessClock())}
 	if o != nil {
 		l.Status, l.Seconds, l.Results, l.Report = o.Verdict.Status, o.Duration.Seconds(), o.Verdict.Results, o.Report
+		l.Clock = o.History.ClockName()
 	}
 	if err != nil {
 		l.Status, l.Error = Errored, err.Error()

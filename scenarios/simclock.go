@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,11 +29,28 @@ func linkerVars(mutant, root string) string {
 	return fmt.Sprintf("-X %s.builtMutant=%s -X %s.builtSource=%s", pkg, mutant, pkg, root)
 }
 
+// SimArgsEnv carries a syncsim command line into the simulated clock's
+// binary, which runs it as syncsim would.
+const SimArgsEnv = "SYNCSIM_SIMCLOCK_ARGS"
+
+// SimCommand is the command that runs the syncsim command line args in the
+// simulated clock's binary bin (see BuildSimClock).
+func SimCommand(ctx context.Context, bin string, args ...string) (*exec.Cmd, error) {
+	encoded, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestSimClockCommand$")
+	cmd.Env = append(os.Environ(), SimArgsEnv+"="+string(encoded))
+	return cmd, nil
+}
+
 // BuildSimClock builds the simulated clock's binary from the module at
 // root: cmd/syncsim's test binary (synctest and cryptotest need a
 // *testing.T), with the simclock tag, against etcd with its peer dial hook
-// (internal/etcdpatch). It carries this binary's planted bug, if any.
-func BuildSimClock(ctx context.Context, root, bin string) error {
+// (internal/etcdpatch). It carries the planted bug mutant ("" for none);
+// root must hold that bug's source (Mutant.Build's directory).
+func BuildSimClock(ctx context.Context, root, mutant, bin string) error {
 	work, err := etcdpatch.Prepare(root, filepath.Join(root, ".bin", "simclock"))
 	if err != nil {
 		return err
@@ -44,7 +62,7 @@ func BuildSimClock(ctx context.Context, root, bin string) error {
 	// not run a half-written binary.
 	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
 	build := exec.CommandContext(ctx, "go", "test", "-c", "-tags", "simclock",
-		"-ldflags", linkerVars(BuiltMutant(), root), "-o", tmp, "./cmd/syncsim")
+		"-ldflags", linkerVars(mutant, root), "-o", tmp, "./cmd/syncsim")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOWORK="+work)
 	if out, err := build.CombinedOutput(); err != nil {

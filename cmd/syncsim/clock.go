@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,9 +18,6 @@ import (
 const clockUsage = `the clock runs live on: "real" (the machine's; the fidelity mode, where CPU starvation and GC pauses
 open windows too) or "sim" (simulated: the whole world in one testing/synctest bubble on an in-memory
 network, many times faster, seeded by the scenario)`
-
-// envSimArgs carries a command line into the simulated clock's binary.
-const envSimArgs = "SYNCSIM_SIMCLOCK_ARGS"
 
 // clockFlag adds --clock to fs, with def as its default.
 func clockFlag(fs *flag.FlagSet, def sim.Clock) *string {
@@ -54,20 +50,18 @@ func underSimClock(ctx context.Context, clock sim.Clock, args []string, stdout, 
 	}
 	bin := filepath.Join(root, ".bin", "syncsim-simclock.test")
 	began := time.Now()
-	if err := scenarios.BuildSimClock(ctx, root, bin); err != nil {
+	if err := scenarios.BuildSimClock(ctx, root, scenarios.BuiltMutant(), bin); err != nil {
 		fmt.Fprintf(stderr, "syncsim %s: %v\n", args[0], err)
 		return exitUndecided, true
 	}
 	fmt.Fprintf(stderr, "simulated clock: binary ready in %.1fs\n", time.Since(began).Seconds())
-	encoded, err := json.Marshal(args)
+	cmd, err := scenarios.SimCommand(ctx, bin, args...)
 	if err != nil {
 		fmt.Fprintf(stderr, "syncsim %s: %v\n", args[0], err)
 		return exitUndecided, true
 	}
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestSimClockCommand$")
 	// This process has not called sim.Init: the child starts in the user's
 	// directory, where it reads the same relative paths.
-	cmd.Env = append(os.Environ(), envSimArgs+"="+string(encoded))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -130,6 +131,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
 	mutant := fs.String("mutant", "", mutantUsage)
 	junitPath := cliflag.Path(fs, "junit", "", "also write a JUnit XML file here: one test case per scenario")
+	clockName := clockFlag(fs, sim.RealClock)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...\n\nRuns the scenarios, telling of each on stderr as it finishes, then prints a table\nof them all in the order given.\n\nflags:")
 		fs.PrintDefaults()
@@ -139,6 +141,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return parseFailed(err)
 	}
 	if !outReady("run", *out, stderr) || !junitReady("run", *junitPath, stderr) {
+		return exitUsage
+	}
+	clock, ok := parseClock("run", *clockName, stderr)
+	if !ok {
 		return exitUsage
 	}
 	if *mutant != "" {
@@ -158,11 +164,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		todo = append(todo, scs...)
 	}
 
+	if code, done := underSimClock(ctx, clock, append([]string{"run"}, args...), stdout, stderr); done {
+		return code
+	}
 	if !initSim("run", stderr) {
 		return exitUndecided
 	}
 	b := batch{
-		opts:     scenarios.Options{Reports: *out, KeepPassing: !*failuresOnly},
+		opts:     scenarios.Options{Reports: *out, KeepPassing: !*failuresOnly, Clock: clock},
 		parallel: *parallel,
 		asJSON:   *asJSON,
 		junit:    *junitPath,
@@ -269,8 +278,9 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	parallel := fs.Int("parallel", 2, "runs at once")
 	out := cliflag.Path(fs, "out", reports.Dir(), "directory for the reports of runs that fail")
 	mutant := fs.String("mutant", "", mutantUsage+" (default: the one the report's agent carried)")
+	clockName := clockFlag(fs, "")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE")
+		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE\n\nWithout --clock, a report is replayed on the clock it ran on, a scenario file on the real one.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	pos, err := cliflag.Parse(fs, args)
@@ -298,8 +308,19 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*mutant = r.Mutant
 		fmt.Fprintf(stdout, "the reported agent carried the planted bug %s; replaying against it\n", r.Mutant)
 	}
+	if *clockName == "" {
+		*clockName = r.Clock
+		args = append([]string{"--clock", string(cmp.Or(sim.Clock(r.Clock), sim.RealClock))}, args...)
+	}
+	clock, ok := parseClock("replay", *clockName, stderr)
+	if !ok {
+		return exitUsage
+	}
 	if *mutant != "" {
 		return underMutant(ctx, *mutant, append([]string{"replay"}, withoutFlag(args, "mutant")...), stdout, stderr)
+	}
+	if code, done := underSimClock(ctx, clock, append([]string{"replay"}, args...), stdout, stderr); done {
+		return code
 	}
 	if !initSim("replay", stderr) {
 		return exitUndecided
@@ -308,9 +329,9 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if r.Property != "" {
 		what = string(r.Property)
 	}
-	fmt.Fprintf(stdout, "replaying %s %d times, watching %s\n", parsed.Name, *attempts, what)
+	fmt.Fprintf(stdout, "replaying %s %d times on the %s clock, watching %s\n", parsed.Name, *attempts, clock, what)
 	var status exitStatus
-	opts := scenarios.Options{Reports: *out}
+	opts := scenarios.Options{Reports: *out, Clock: clock}
 	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, r.Property, opts, func(i int, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stdout, "  attempt %d: could not run: %v\n", i, err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/syncsim/syncsim/scenarios"
 )
 
 const mutantUsage = "run a planted bug: syncsim built with the named patch to agent/ (scenarios/mutants)"
@@ -51,8 +53,13 @@ func underMutant(ctx context.Context, name string, args []string, stdout, stderr
 	return exitPass
 }
 
-// moduleRoot finds the syncsim module's source, which a mutant is built from.
+// moduleRoot finds the syncsim module's source, which a mutant or the
+// simulated clock's binary is built from: the source this binary was built
+// from if it knows it (a mutant's), else the module the user is in.
 func moduleRoot() (string, error) {
+	if src := scenarios.BuiltSource(); src != "" {
+		return src, nil
+	}
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {

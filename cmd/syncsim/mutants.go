@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/reports/junit"
 	"github.com/syncsim/syncsim/scenarios"
+	"github.com/syncsim/syncsim/sim"
 )
 
 // hunting is a parsed mutants command line.
@@ -24,6 +26,7 @@ type hunting struct {
 	chosen            []scenarios.Mutant
 	root              string // the module a mutant is built from
 	self              string // this binary, the reference agent
+	clock             sim.Clock
 }
 
 // mutants runs the reference agent and every planted bug (or those named)
@@ -42,7 +45,12 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	t.header()
 	var status exitStatus
 	ref, err := h.watch("reference", stderr, func(progress func(scenarios.Kill)) (scenarios.Kill, error) {
-		return scenarios.Hunt(ctx, h.self, "reference", h.options(false, progress))
+		bin, cleanup, err := h.binary(ctx, h.self, h.root, "")
+		if err != nil {
+			return scenarios.Kill{Agent: "reference"}, err
+		}
+		defer cleanup()
+		return scenarios.Hunt(ctx, bin, "reference", h.options(false, progress))
 	})
 	status.add(t.reference(ref, err, stderr))
 	for _, m := range h.chosen {
@@ -67,7 +75,27 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // options are Hunt's options for one agent.
 func (h *hunting) options(stopAtKill bool, progress func(scenarios.Kill)) scenarios.Hunting {
-	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress}
+	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress, Clock: h.clock}
+}
+
+// binary is the binary to hunt an agent with: bin, a syncsim built from
+// root with the planted bug mutant, or on the simulated clock that
+// source's simulated clock binary, built once for every run of the hunt.
+func (h *hunting) binary(ctx context.Context, bin, root, mutant string) (string, func(), error) {
+	if h.clock != sim.SimClock {
+		return bin, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "syncsim-simclock-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	simBin := filepath.Join(dir, "syncsim-simclock.test")
+	if err := scenarios.BuildSimClock(ctx, root, mutant, simBin); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return simBin, cleanup, nil
 }
 
 // watch runs one agent's hunt with a status line on stderr saying how far
@@ -91,6 +119,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	h := &hunting{}
 	fs.IntVar(&h.explore, "explore", 30, "drawn scenarios to run after the catalogue (seeds 1 onwards)")
 	fs.IntVar(&h.parallel, "parallel", 3, "scenarios to run at once")
+	clockName := clockFlag(fs, sim.RealClock)
 	cliflag.PathVar(fs, &h.out, "out", reports.Dir(), "directory for the reports of failed runs")
 	cliflag.PathVar(fs, &h.junit, "junit", "", "also write a JUnit XML file here: one test case per agent (a survivor or an accused reference fails)")
 	fs.Usage = func() {
@@ -103,6 +132,10 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	}
 	if h.explore < 0 || h.parallel < 1 {
 		fs.Usage()
+		return nil, exitUsage
+	}
+	var ok bool
+	if h.clock, ok = parseClock("mutants", *clockName, stderr); !ok {
 		return nil, exitUsage
 	}
 	if !outReady("mutants", h.out, stderr) || !junitReady("mutants", h.junit, stderr) {
@@ -149,6 +182,11 @@ func (h *hunting) hunt(ctx context.Context, m scenarios.Mutant, progress func(sc
 		return k, err
 	}
 	defer cleanup()
+	bin, cleanupSim, err := h.binary(ctx, bin, filepath.Dir(bin), m.Name)
+	if err != nil {
+		return k, err
+	}
+	defer cleanupSim()
 	return scenarios.Hunt(ctx, bin, m.Name, h.options(true, progress))
 }
 

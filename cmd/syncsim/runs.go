@@ -104,7 +104,7 @@ func runReport(suite string, began time.Time, runs []ran) *junit.Report {
 	r := &junit.Report{Name: "syncsim"}
 	s := r.Suite(suite)
 	s.Timestamp = began.UTC().Format(time.RFC3339)
-	s.Properties = []junit.Property{{Name: "agent", Value: scenarios.AgentName()}, {Name: "clock", Value: scenarios.RealClock}}
+	s.Properties = []junit.Property{{Name: "agent", Value: scenarios.AgentName()}, {Name: "clock", Value: string(scenarios.ProcessClock())}}
 	for _, run := range runs {
 		s.Add(runCase(run))
 	}

@@ -10,12 +10,13 @@ import (
 	"os/signal"
 	"testing"
 
+	"github.com/syncsim/syncsim/scenarios"
 	"github.com/syncsim/syncsim/sim"
 )
 
 // This file makes cmd/syncsim's test binary, built with the simclock tag
 // (scenarios.BuildSimClock), the simulated clock's binary: given a command
-// line in envSimArgs, TestSimClockCommand runs it as syncsim would, with
+// line in scenarios.SimArgsEnv, TestSimClockCommand runs it as syncsim would, with
 // sim.SimulateIn, and the binary exits with the command's code.
 
 // commandStdout is the real standard output: the testing package's own
@@ -27,7 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envSimArgs) == "" {
+	if os.Getenv(scenarios.SimArgsEnv) == "" {
 		os.Exit(m.Run())
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
@@ -42,13 +43,13 @@ func TestMain(m *testing.M) {
 }
 
 func TestSimClockCommand(t *testing.T) {
-	encoded := os.Getenv(envSimArgs)
+	encoded := os.Getenv(scenarios.SimArgsEnv)
 	if encoded == "" {
-		t.Skip("runs a command line given in " + envSimArgs)
+		t.Skip("runs a command line given in " + scenarios.SimArgsEnv)
 	}
 	var args []string
 	if err := json.Unmarshal([]byte(encoded), &args); err != nil || len(args) == 0 {
-		fmt.Fprintf(os.Stderr, "syncsim: %s is not a JSON list of arguments: %q\n", envSimArgs, encoded)
+		fmt.Fprintf(os.Stderr, "syncsim: %s is not a JSON list of arguments: %q\n", scenarios.SimArgsEnv, encoded)
 		commandCode = exitUsage
 		return
 	}
