@@ -1,7 +1,7 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test test-browser vet race bench explore mutants soak
+.PHONY: demo test test-browser vet race bench explore mutants soak simwork
 
 # The harness built once per make run, so exit codes pass through (go run
 # turns every failure into exit status 1).
@@ -9,14 +9,25 @@ SYNCSIM := $(CURDIR)/.bin/syncsim
 EXPLORE_TIME ?= 2m
 DURATION ?= 10m
 MUTANT_EXPLORE ?= 30
+# The clock of explore, soak and mutants: sim (simulated, in memory) or real.
+CLOCK ?= sim
+
+# The simulated clock needs etcd with a peer dial hook: internal/etcdpatch
+# copies that module out of the module cache, patches it (one line, one
+# file) and writes a go.work that uses it. Builds with it set GOWORK and
+# -tags simclock; every other build uses etcd as released.
+SIMWORK := $(CURDIR)/.bin/simclock/go.work
+SIMGO := GOWORK=$(SIMWORK) $(GO)
 
 ## demo: run the scripted catalogue against the reference agent; print a summary and the reports' path
 demo:
 	$(GO) run ./cmd/syncsim run all
 
-## test: formatting, vet, race-checked unit tests, every package's tests, a short fuzz of the scenario decoder
-test: vet race
-	$(GO) test -count=1 ./...
+## test: formatting, vet, race-checked unit tests, every package's tests (scenarios on the simulated
+## clock; the Session.Done() catch and the quick mutant kills on the real one), a short fuzz of the
+## scenario decoder and the history reader
+test: vet race simwork
+	SYNCSIM_CLOCK=sim $(SIMGO) test -tags simclock -count=1 ./...
 	@# A count, not a time: with -fuzztime 5s the fuzzer stalled after ~50 execs and once
 	@# ended with "context deadline exceeded", failing make test; 2000 inputs take ~1.5 s.
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 2000x ./scenarios/ && $(GO) test -run XXX -fuzz FuzzReadHistory -fuzztime 2000x ./model/
@@ -31,6 +42,11 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory simwork
+	$(SIMGO) vet -tags simclock ./...
+
+simwork:
+	@$(GO) run ./internal/etcdpatch/prepare .bin/simclock >/dev/null
 
 race:
 	$(GO) test -count=1 -race ./agent/... ./model/...
@@ -46,20 +62,20 @@ bench:
 ## (or replayed), which proves exploration bites; then the reference agent must survive
 ## EXPLORE_TIME (default 2m) of drawn scenarios with no violation.
 explore: $(SYNCSIM)
-	@$(SYNCSIM) explore --mutant session-done --duration $(EXPLORE_TIME); code=$$?; \
+	@$(SYNCSIM) explore --clock $(CLOCK) --mutant session-done --duration $(EXPLORE_TIME); code=$$?; \
 	if [ $$code -ne 1 ]; then echo "make explore: the Session.Done() agent was not caught (exit $$code)"; exit 1; fi
-	$(SYNCSIM) explore --duration $(EXPLORE_TIME)
+	$(SYNCSIM) explore --clock $(CLOCK) --duration $(EXPLORE_TIME)
 
 ## mutants: build syncsim with each planted bug of scenarios/mutants and run it over the catalogue,
 ## then MUTANT_EXPLORE (30) drawn scenarios, until a run fails; the reference agent runs the same
 ## in full. Prints the kill table; fails if a mutant survives or the reference agent is accused.
 mutants: $(SYNCSIM)
-	$(SYNCSIM) mutants --explore $(MUTANT_EXPLORE)
+	$(SYNCSIM) mutants --clock $(CLOCK) --explore $(MUTANT_EXPLORE)
 
 ## soak: the reference agent under exploration for DURATION (default 10m); prints scenarios run,
 ## violations (must be 0) and the slowest check.
 soak: $(SYNCSIM)
-	$(SYNCSIM) explore --duration $(DURATION) --keep-going
+	$(SYNCSIM) explore --clock $(CLOCK) --duration $(DURATION) --keep-going
 
 .PHONY: $(SYNCSIM)
 $(SYNCSIM):

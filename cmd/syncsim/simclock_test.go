@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/syncsim/syncsim/scenarios"
@@ -60,4 +62,39 @@ func TestSimClockCommand(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	commandCode = run(ctx, args, commandStdout, os.Stderr)
+}
+
+// TestRunOnTheSimulatedClock runs a catalogue scenario on the simulated
+// clock as the command would in its binary: the run line and the report
+// name the clock, and a replay of the report runs on it again.
+func TestRunOnTheSimulatedClock(t *testing.T) {
+	if os.Getenv(scenarios.SimArgsEnv) != "" {
+		t.Skip("the binary is running a command")
+	}
+	if err := sim.SimulateIn(t); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := syncsim("run", "--clock", "sim", "--json", "--out", out, "owner-crash")
+	if code != exitPass {
+		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	var line scenarios.Line
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &line); err != nil {
+		t.Fatalf("run --json printed %q: %v", stdout, err)
+	}
+	if line.Clock != "sim" {
+		t.Errorf("the run line says clock %q, want sim", line.Clock)
+	}
+	sum, err := os.ReadFile(filepath.Join(line.Report, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(sum), `"clock": "sim"`) {
+		t.Errorf("summary.json does not name the simulated clock:\n%s", sum)
+	}
+	code, stdout, stderr = syncsim("replay", "--attempts", "1", "--out", out, line.Report)
+	if code != exitPass || !strings.Contains(stdout, "on the sim clock") {
+		t.Errorf("replay exited %d, want a pass on the simulated clock\n%s\n%s", code, stdout, stderr)
+	}
 }
