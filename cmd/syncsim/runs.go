@@ -149,6 +149,9 @@ func (b *board) describe() string {
 			names = append(names, fmt.Sprintf("%s %ds", sc.Name, int(time.Since(at).Seconds())))
 		}
 	}
+	if len(names) == 0 {
+		return fmt.Sprintf("%d/%d done", b.done, len(b.todo))
+	}
 	return fmt.Sprintf("%d/%d done; running %s", b.done, len(b.todo), strings.Join(names, ", "))
 }
 
