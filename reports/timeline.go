@@ -284,7 +284,7 @@ func truncate(s string, n int) string {
 func (c *canvas) drawViolation(m mark, rows []row) {
 	vx, vw := c.x(m.From), max(c.x(m.To)-c.x(m.From), 3)
 	bottom := c.rowsTop + rowH*len(rows)
-	fmt.Fprintf(&c.b, `<g id="violation-%d" class="violation"><title>%d. %s %s</title>`, m.n, m.n, m.property, html.EscapeString(m.Text))
+	fmt.Fprintf(&c.b, `<g id="violation-%d" class="violation"><title>%d. %s %s</title>`, m.N, m.N, m.Property, html.EscapeString(m.Text))
 	fmt.Fprintf(&c.b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="red" fill-opacity="0.2" stroke="red"/>`, vx, c.top, vw, bottom-c.top)
 	for i, r := range rows {
 		if r.sync == m.Sync && slices.Contains(m.Agents, r.agent) {
@@ -292,7 +292,7 @@ func (c *canvas) drawViolation(m mark, rows []row) {
 		}
 	}
 	fmt.Fprintf(&c.b, `<circle cx="%.1f" cy="%d" r="7" fill="red"/><text x="%.1f" y="%d" fill="white" font-weight="bold" text-anchor="middle">%d</text></g>`+"\n",
-		vx, bottom+9, vx, bottom+13, m.n)
+		vx, bottom+9, vx, bottom+13, m.N)
 }
 
 // violationCaption says how many violations there are, and the first
