@@ -1,15 +1,16 @@
 package agent
 
 import (
-	"sync"
-
 	"context"
 	"errors"
 	"fmt"
-	"go.etcd.io/etcd/api/v3/mvccpb"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -364,6 +365,7 @@ func (inc *incarnation) commit(ctx context.Context, t *tenure, checkpoint []byte
 	began := time.Now()
 	defer func() {
 		inc.observe(Event{Kind: Committed, Sync: t.sync, Token: t.token, Elapsed: time.Since(began), Err: err})
+		inc.logCommit(ctx, t, checkpoint, time.Since(began), err)
 	}()
 	if !inc.trusted() {
 		return ErrFenced
@@ -395,6 +397,32 @@ func (inc *incarnation) commit(ctx context.Context, t *tenure, checkpoint []byte
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
 	return t.settle(read.Responses[0].GetResponseRange().Kvs, read.Responses[1].GetResponseRange().Kvs, checkpoint, fmt.Errorf("%w: %w", ErrUnknownOutcome, err))
+}
+
+// logCommit writes one debug line per commit. Enabled is asked first: at
+// the usual level a commit then costs no formatting.
+func (inc *incarnation) logCommit(ctx context.Context, t *tenure, checkpoint []byte, took time.Duration, err error) {
+	log := inc.cfg.Logger
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"sync", t.sync, "token", t.token, "checkpoint", brief(checkpoint), "took", took}
+	if err != nil {
+		log.Debug("checkpoint not committed", append(attrs, "err", err)...)
+		return
+	}
+	log.Debug("committed checkpoint", append(attrs, "rev", t.rev)...)
+}
+
+// maxLogged bounds a checkpoint as logged: checkpoints are opaque and may be large.
+const maxLogged = 64
+
+// brief is b as a string, cut to maxLogged bytes with its length noted.
+func brief(b []byte) string {
+	if len(b) <= maxLogged {
+		return string(b)
+	}
+	return fmt.Sprintf("%s...(%d bytes)", strings.ToValidUTF8(string(b[:maxLogged]), ""), len(b))
 }
 
 // settle interprets the claim and checkpoint as read after a commit that
