@@ -96,6 +96,11 @@ type Config struct {
 	// Observer receives every event; nil means none.
 	Observer Observer
 	Logger   *slog.Logger
+	// Alive, when set, is called each time the agent's control loops turn
+	// (registering, keeping the lease alive): while Run runs, at least once
+	// every two LeaseTTLs, whether or not etcd answers. A liveness probe
+	// watches it; events cannot serve, as none happen during an outage.
+	Alive func()
 }
 
 // Validate reports whether the ID and the timings can work, before anything
@@ -136,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c.Logger = c.Logger.With("agent", c.ID)
+	if c.Alive == nil {
+		c.Alive = func() {}
+	}
 	return c, nil
 }
 
@@ -167,6 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var previous clientv3.LeaseID
 	retry := backoff{min: 100 * time.Millisecond, max: cfg.LeaseTTL}
 	for ctx.Err() == nil {
+		cfg.Alive()
 		inc, err := register(ctx, cfg, k, previous)
 		if err != nil {
 			if errors.Is(err, ErrDuplicateID) {

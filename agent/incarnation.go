@@ -39,6 +39,7 @@ type incarnation struct {
 func register(ctx context.Context, cfg Config, k keys, previous clientv3.LeaseID) (*incarnation, error) {
 	giveUp := time.Now().Add(2*cfg.LeaseTTL + time.Second)
 	for {
+		cfg.Alive()
 		rctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
 		held, err := cfg.Client.Get(rctx, k.agent(cfg.ID))
 		cancel()
@@ -164,6 +165,7 @@ func (inc *incarnation) trusted() bool {
 func (inc *incarnation) keepAlive() {
 	every := inc.cfg.LeaseTTL / 3
 	for inc.ctx.Err() == nil {
+		inc.cfg.Alive()
 		sent := time.Now()
 		ctx, cancel := context.WithTimeout(inc.ctx, every/2)
 		resp, err := inc.cfg.Client.KeepAliveOnce(ctx, inc.lease)

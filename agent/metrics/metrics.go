@@ -1,15 +1,21 @@
-// Package metrics turns an agent's events into Prometheus metrics and a
-// health answer for /healthz.
+// Package metrics turns an agent's events into Prometheus metrics, and
+// answers its readiness (/readyz) and liveness (/livez) probes.
 package metrics
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syncsim/syncsim/agent"
+	"github.com/syncsim/syncsim/internal/buildinfo"
 )
 
 // Observer is an agent.Observer that keeps the agent's metrics.
@@ -25,6 +31,12 @@ type Observer struct {
 
 	mu     sync.Mutex
 	health error
+
+	// start and beat are when the observer was made and how long after
+	// that the agent's loops last turned (monotonic clock).
+	start time.Time
+	beat  atomic.Int64
+	now   func() time.Time // time.Now, or a test's clock
 }
 
 // New registers the agent's metrics with reg.
@@ -42,8 +54,10 @@ func New(reg prometheus.Registerer) *Observer {
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncagent_checkpoint_commits_total", Help: "Checkpoint commits by result: ok, rejected (fenced) or unknown."}, []string{"result"}),
 		invalid: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncagent_invalid_sync_definitions_total", Help: "Sync definitions skipped because they are not JSON objects."}),
 		health:  errors.New("not registered in etcd yet"),
+		now:     time.Now,
 	}
-	reg.MustRegister(o.owned, o.leader, o.rebalances, o.moves, o.handover, o.fences, o.commits, o.invalid)
+	o.start = o.now()
+	reg.MustRegister(o.owned, o.leader, o.rebalances, o.moves, o.handover, o.fences, o.commits, o.invalid, buildInfo(buildinfo.Read()))
 	for _, r := range []string{"ok", "rejected", "unknown"} {
 		o.commits.WithLabelValues(r)
 	}
@@ -92,18 +106,59 @@ func (o *Observer) setHealth(err error) {
 	o.health = err
 }
 
-// Healthy returns nil while the agent holds a registration it trusts, or why not.
-func (o *Observer) Healthy() error {
+// Ready returns nil while the agent holds a registration it trusts, or why not.
+func (o *Observer) Ready() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.health
 }
 
-// ServeHTTP answers /healthz: 200 "ok", or 503 with the reason.
-func (o *Observer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	if err := o.Healthy(); err != nil {
+// Alive records that the agent's loops turned; it is agent.Config.Alive.
+func (o *Observer) Alive() {
+	o.beat.Store(int64(o.now().Sub(o.start)))
+}
+
+// Live returns nil while the agent's loops turned within the last period
+// (counted from the observer's making until they first turn), or why not.
+// It does not depend on etcd: an outage makes the agent unready, not dead.
+func (o *Observer) Live(period time.Duration) error {
+	silent := o.now().Sub(o.start) - time.Duration(o.beat.Load())
+	if silent > period {
+		return fmt.Errorf("the agent's loops have not turned for %v (limit %v)", silent.Round(time.Millisecond), period)
+	}
+	return nil
+}
+
+// Readyz answers a readiness probe: 200 "ok" while Ready, else 503 with the reason.
+func (o *Observer) Readyz() http.Handler { return probe(o.Ready) }
+
+// Livez answers a liveness probe: 200 "ok" while Live(period), else 503 with the reason.
+func (o *Observer) Livez(period time.Duration) http.Handler {
+	return probe(func() error { return o.Live(period) })
+}
+
+type probe func() error
+
+func (check probe) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	if err := check(); err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok\n"))
+}
+
+// buildInfo is the constant syncagent_build_info metric, whose labels say
+// what binary runs: the module version, the VCS revision ("-dirty" when
+// built from a modified tree) and the Go version.
+func buildInfo(in buildinfo.Info) prometheus.Collector {
+	revision := cmp.Or(in.Revision, "unknown")
+	if in.Revision != "" && in.Modified {
+		revision += "-dirty"
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "syncagent_build_info", Help: "Always 1; the labels say which build runs.",
+		ConstLabels: prometheus.Labels{"version": in.Version, "revision": revision, "go_version": cmp.Or(in.Go, runtime.Version())},
+	})
+	g.Set(1)
+	return g
 }

@@ -10,14 +10,18 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,18 +62,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // TestRunAndOperate runs the agent command against an in-process cluster,
-// adds and removes syncs with the operator commands, and watches the
-// metrics and health follow; SIGTERM (here: cancellation) stops it cleanly.
+// adds and removes syncs with the operator commands (which find etcd through
+// $SYNCAGENT_ENDPOINTS), and watches the metrics, probes, logs and listings
+// follow; SIGTERM (here: cancellation) stops it cleanly.
 func TestRunAndOperate(t *testing.T) {
 	c, err := sim.StartCluster(1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	conn := []string{"--endpoints", strings.Join(c.Endpoints(), ",")}
+	t.Setenv("SYNCAGENT_ENDPOINTS", strings.Join(c.Endpoints(), ","))
 	syncagent := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), append(args, conn...), &out, &errb)
+		code := run(context.Background(), args, &out, &errb)
 		return code, out.String(), errb.String()
 	}
 
@@ -78,7 +83,8 @@ func TestRunAndOperate(t *testing.T) {
 	logs := &bytes.Buffer{} // read only after run returned
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"run", "--id", "a1", "--lease-ttl", "1s", "--metrics-addr", addr, "--demo-every", "20ms"}, conn...), io.Discard, logs)
+		done <- run(ctx, []string{"run", "--id", "a1", "--lease-ttl", "1s", "--metrics-addr", addr, "--demo-every", "20ms",
+			"--log-format", "json", "--log-level", "debug"}, io.Discard, logs)
 	}()
 	metric := func(name string) string {
 		_, body := get("http://" + addr + "/metrics")
@@ -89,14 +95,21 @@ func TestRunAndOperate(t *testing.T) {
 		}
 		return ""
 	}
-	eventually(t, "the agent is healthy and leads", func() bool {
-		code, _ := get("http://" + addr + "/healthz")
-		return code == http.StatusOK && metric("syncagent_is_leader") == "1"
+	eventually(t, "the agent is ready, live and leads", func() bool {
+		return probes(addr) == "livez 200, readyz 200, healthz 200" && metric("syncagent_is_leader") == "1"
 	})
+	_, body := get("http://" + addr + "/metrics")
+	if !regexp.MustCompile(`(?m)^syncagent_build_info\{go_version="` + regexp.QuoteMeta(runtime.Version()) + `",revision="[^"]+",version="[^"]+"\} 1$`).MatchString(body) {
+		t.Error("no syncagent_build_info metric with the Go version")
+	}
 
+	if code, out, _ := syncagent("syncs", "ls", "-o", "json"); code != 0 || out != "[]\n" {
+		t.Fatalf("syncs ls -o json with no syncs: exit %d, %q; want []", code, out)
+	}
 	for _, s := range []string{"orders", "payments"} {
-		if code, _, stderr := syncagent("syncs", "add", s); code != 0 {
-			t.Fatalf("syncs add %s: exit %d: %s", s, code, stderr)
+		code, out, stderr := syncagent("syncs", "add", s)
+		if want := "created sync " + s + " at /syncagent/syncs/" + s + "\n"; code != 0 || out != want {
+			t.Fatalf("syncs add %s: exit %d, said %q (want %q): %s", s, code, out, want, stderr)
 		}
 	}
 	eventually(t, "the agent owns both syncs and commits", func() bool {
@@ -106,20 +119,69 @@ func TestRunAndOperate(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "orders") || strings.Count(out, "a1") != 4 {
 		t.Fatalf("syncs ls: exit %d:\n%s", code, out)
 	}
-	if code, _, _ := syncagent("syncs", "rm", "orders"); code != 0 {
-		t.Fatalf("syncs rm: exit %d", code)
+	var syncs []agent.SyncStatus
+	code, out, _ = syncagent("syncs", "ls", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &syncs); code != 0 || err != nil || len(syncs) != 2 || syncs[0].Name != "orders" || syncs[0].ClaimedBy != "a1" || syncs[0].Token == 0 {
+		t.Fatalf("syncs ls -o json: exit %d, %v:\n%s", code, err, out)
+	}
+	code, out, _ = syncagent("agents", "ls")
+	if code != 0 || !regexp.MustCompile(`(?m)^AGENT +ROLE +ASSIGNED +CLAIMED\na1 +leader +2 +2$`).MatchString(out) {
+		t.Fatalf("agents ls: exit %d:\n%s", code, out)
+	}
+	code, out, _ = syncagent("agents", "ls", "-o", "json")
+	if want := `[{"id":"a1","leader":true,"assigned":2,"claimed":2}]`; code != 0 || compact(out) != want {
+		t.Fatalf("agents ls -o json: exit %d, %s, want %s", code, out, want)
+	}
+	if code, out, _ := syncagent("syncs", "add", "orders", `{"v":2}`); code != 0 || !strings.HasPrefix(out, "replaced sync orders at /syncagent/syncs/orders;") {
+		t.Fatalf("syncs add over an existing sync: exit %d, said %q", code, out)
+	}
+	if code, out, _ := syncagent("syncs", "rm", "orders"); code != 0 || out != "removed sync orders\n" {
+		t.Fatalf("syncs rm: exit %d, said %q", code, out)
 	}
 	eventually(t, "the removed sync is released", func() bool { return metric("syncagent_owned_syncs") == "1" })
 
 	stop()
 	select {
 	case code := <-done:
-		if code != 0 || !strings.Contains(logs.String(), "stopped gracefully") {
+		if code != 0 || !strings.Contains(logs.String(), `"msg":"stopped gracefully"`) {
 			t.Fatalf("exit %d after cancellation; log:\n%s", code, logs)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the agent did not stop")
 	}
+	if !hasCommitLine(logs.String(), "payments") {
+		t.Errorf("no debug line for a commit of payments in the JSON log:\n%.2000s", logs)
+	}
+}
+
+// hasCommitLine reports whether a JSON log holds a debug line for a
+// checkpoint commit of sync.
+func hasCommitLine(log, sync string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "DEBUG" && rec["msg"] == "committed checkpoint" && rec["sync"] == sync {
+			return true
+		}
+	}
+	return false
+}
+
+func compact(s string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		return s
+	}
+	return b.String()
+}
+
+// probes is the status of each probe the agent serves at addr.
+func probes(addr string) string {
+	var got []string
+	for _, p := range []string{"livez", "readyz", "healthz"} {
+		code, _ := get("http://" + addr + "/" + p)
+		got = append(got, fmt.Sprintf("%s %d", p, code))
+	}
+	return strings.Join(got, ", ")
 }
 
 func TestBadInputExitsTwo(t *testing.T) {
@@ -148,6 +210,14 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"syncs", "add", "esc\x1b[2J"}, `sync name "esc\x1b[2J"`},
 		{[]string{"syncs", "add", strings.Repeat("x", 10000)}, "(10000 bytes) is not allowed"},
 		{[]string{"syncs", "ls", "--request-timeout", "0s"}, "--request-timeout 0s must be positive"},
+		{[]string{"syncs"}, "usage: syncagent syncs <verb>"},
+		{[]string{"agents"}, "usage: syncagent agents <verb>"},
+		{[]string{"agents", "rm", "a1"}, `unknown verb "rm"; use ls`},
+		{[]string{"agents", "ls", "extra"}, "usage: syncagent agents ls"},
+		{[]string{"syncs", "ls", "-o", "yaml"}, `-o "yaml": use table or json`},
+		{[]string{"syncs", "add", "x", "-o", "json"}, "flag provided but not defined: -o"},
+		{[]string{"run", "--log-format", "xml"}, `--log-format "xml": use text or json`},
+		{[]string{"run", "--log-level", "loud"}, `invalid value "loud" for flag -log-level`},
 	}
 	for _, tt := range tests {
 		var errb bytes.Buffer
@@ -170,7 +240,7 @@ func hermetic(args []string) []string {
 	switch {
 	case len(args) >= 1 && args[0] == "run":
 		extra, n = []string{"--metrics-addr=", "--endpoints=127.0.0.1:1"}, 1
-	case len(args) >= 2 && args[0] == "syncs":
+	case len(args) >= 2 && (args[0] == "syncs" || args[0] == "agents"):
 		extra, n = []string{"--endpoints=127.0.0.1:1"}, 2
 	default:
 		return args
@@ -268,9 +338,10 @@ func TestSyncsLsCannotBeForged(t *testing.T) {
 	}
 	conn := []string{"--endpoints", strings.Join(c.Endpoints(), ","), "--prefix", "/forge/"}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), slices.Concat([]string{"syncs", "add", "orders"}, conn), &out, &errb); code != 0 {
-		t.Fatalf("syncs add orders: exit %d: %s", code, errb.String())
+	if code := run(context.Background(), slices.Concat([]string{"syncs", "add", "orders"}, conn), &out, &errb); code != 0 || out.String() != "created sync orders at /forge/syncs/orders\n" {
+		t.Fatalf("syncs add orders: exit %d, said %q: %s", code, out.String(), errb.String())
 	}
+	out.Reset()
 	if resp, err := client.Get(context.Background(), "/forge/syncs/orders"); err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `{"name":"orders"}` {
 		t.Errorf("default definition: %v %v", resp, err)
 	}
@@ -289,6 +360,17 @@ func TestSyncsLsCannotBeForged(t *testing.T) {
 	for _, shown := range []string{`"nl\nsync\t-\t-\t0\t-"`, `"esc\x1b[2J"`, `"\"quoted\""`, `"na\u00efve"`, "...(10000 bytes)"} {
 		if !strings.Contains(out.String(), shown) {
 			t.Errorf("syncs ls does not show %s:\n%s", shown, out.String())
+		}
+	}
+	out.Reset()
+	var list []agent.SyncStatus
+	code := run(context.Background(), slices.Concat([]string{"syncs", "ls", "-o", "json"}, conn), &out, &errb)
+	if err := json.Unmarshal(out.Bytes(), &list); code != 0 || err != nil || len(list) != len(hostile)+1 {
+		t.Fatalf("syncs ls -o json: exit %d, %v, %d syncs:\n%.500s", code, err, len(list), out.String())
+	}
+	for _, s := range list {
+		if s.Name != "orders" && !slices.Contains(hostile, s.Name) {
+			t.Errorf("syncs ls -o json: name %.100q was not stored", s.Name)
 		}
 	}
 }
@@ -315,5 +397,185 @@ func TestBadTLSFileRefusedBeforeServing(t *testing.T) {
 	code := run(context.Background(), []string{"run", "--cacert", empty, "--endpoints", "https://127.0.0.1:1", "--metrics-addr", freeAddr(t)}, io.Discard, &errb)
 	if code != 2 || strings.Contains(errb.String(), "serving metrics") {
 		t.Fatalf("exit %d, want 2 before serving anything; stderr:\n%s", code, errb.String())
+	}
+}
+
+// TestHelpExitsZero: help asked for, of any command or verb, is printed to
+// stdout with the flags, and is not an error.
+func TestHelpExitsZero(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"usage: syncagent <command>", "agents ls", "$SYNCAGENT_ENDPOINTS"}},
+		{[]string{"run", "--help"}, []string{"usage: syncagent run", "-metrics-addr", "-log-level", "/livez", "/healthz  the same as /readyz"}},
+		{[]string{"run", "-h"}, []string{"usage: syncagent run", "-lease-ttl"}},
+		{[]string{"syncs", "--help"}, []string{"usage: syncagent syncs <verb>", "add NAME [DEFINITION]", "rm NAME", "ls"}},
+		{[]string{"syncs", "help"}, []string{"usage: syncagent syncs <verb>"}},
+		{[]string{"syncs", "add", "--help"}, []string{"usage: syncagent syncs add NAME [DEFINITION] [flags]", "-endpoints"}},
+		{[]string{"syncs", "rm", "-h"}, []string{"usage: syncagent syncs rm NAME [flags]"}},
+		{[]string{"syncs", "ls", "-h"}, []string{"usage: syncagent syncs ls [flags]", "-o format"}},
+		{[]string{"agents", "-h"}, []string{"usage: syncagent agents <verb>", "ls"}},
+		{[]string{"agents", "ls", "--help"}, []string{"usage: syncagent agents ls [flags]", "-o format"}},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), tt.args, &out, &errb)
+		if code != 0 || errb.Len() > 0 {
+			t.Errorf("syncagent %q: exit %d, stderr %q; want exit 0 and help on stdout", tt.args, code, errb.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("syncagent %q: help does not mention %q:\n%s", tt.args, w, out.String())
+			}
+		}
+	}
+}
+
+// TestEnvironment: $SYNCAGENT_ENDPOINTS is where commands look for etcd
+// unless --endpoints is given, and help never prints $SYNCAGENT_PASSWORD.
+func TestEnvironment(t *testing.T) {
+	t.Setenv("SYNCAGENT_ENDPOINTS", "127.0.0.1:1")
+	t.Setenv("SYNCAGENT_PASSWORD", "hunter2")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"syncs", "ls", "--dial-timeout", "200ms"}, "no answer from 127.0.0.1:1 within"},
+		{[]string{"syncs", "ls", "--dial-timeout", "200ms", "--endpoints", "127.0.0.1:2"}, "no answer from 127.0.0.1:2 within"},
+		{[]string{"agents", "ls", "--dial-timeout", "200ms"}, "no answer from 127.0.0.1:1 within"},
+	}
+	for _, tt := range tests {
+		var errb bytes.Buffer
+		if code := run(context.Background(), tt.args, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("syncagent %q: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errb.String(), tt.want)
+		}
+	}
+	t.Setenv("SYNCAGENT_ENDPOINTS", "127.0.0.1:1,")
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"syncs", "ls"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), `$SYNCAGENT_ENDPOINTS "127.0.0.1:1," has an empty endpoint`) {
+		t.Errorf("a bad $SYNCAGENT_ENDPOINTS: exit %d, stderr %q; want exit 2 naming the variable", code, errb.String())
+	}
+	for _, args := range [][]string{{"run", "-h"}, {"syncs", "ls", "-h"}} {
+		var out bytes.Buffer
+		run(context.Background(), args, &out, io.Discard)
+		if strings.Contains(out.String(), "hunter2") {
+			t.Errorf("syncagent %q prints the password:\n%s", args, out.String())
+		}
+	}
+}
+
+// TestMetricsAddressInUse: a taken metrics port is exit 2 with a sentence
+// naming the flag that changes it.
+func TestMetricsAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"run", "--endpoints", "127.0.0.1:1", "--metrics-addr", ln.Addr().String()}, io.Discard, &errb)
+	want := "cannot serve metrics at " + ln.Addr().String() + ": the address is already in use, perhaps by another syncagent; choose another address with --metrics-addr"
+	if code != 2 || !strings.Contains(errb.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, errb.String(), want)
+	}
+}
+
+// TestProbesThroughAnOutage cuts the agent off from etcd: /readyz (and
+// /healthz, its alias) fail once the lease is no longer trusted, while
+// /livez stays 200 throughout, for longer than its period; after the outage
+// the agent is ready again.
+func TestProbesThroughAnOutage(t *testing.T) {
+	c, err := sim.StartCluster(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	etcd := c.Endpoints()[0][strings.Index(c.Endpoints()[0], "://")+3:]
+	link := newSeverable(t, etcd)
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--id", "a1", "--lease-ttl", "1s", "--dial-timeout", "300ms", "--metrics-addr", addr,
+			"--endpoints", link.addr()}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	eventually(t, "the agent is ready", func() bool { return probes(addr) == "livez 200, readyz 200, healthz 200" })
+
+	link.sever(true)
+	eventually(t, "the agent is not ready", func() bool { return probes(addr) == "livez 200, readyz 503, healthz 503" })
+	// The live period is 2 × max(2 × 1s, 1s + 3 × 300ms) = 4s: outlast it.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if got := probes(addr); got != "livez 200, readyz 503, healthz 503" {
+			t.Fatalf("during the outage: %s", got)
+		}
+	}
+	link.sever(false)
+	eventually(t, "the agent is ready again", func() bool { return probes(addr) == "livez 200, readyz 200, healthz 200" })
+}
+
+// severable forwards TCP connections to an address until severed: then it
+// closes every connection and refuses new ones, as a network outage would.
+type severable struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex
+	severed bool
+	conns   []net.Conn
+}
+
+func newSeverable(t *testing.T, target string) *severable {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &severable{ln: ln, target: target}
+	t.Cleanup(func() {
+		ln.Close()
+		s.sever(true)
+	})
+	go s.accept()
+	return s
+}
+
+func (s *severable) addr() string { return s.ln.Addr().String() }
+
+func (s *severable) accept() {
+	for {
+		in, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", s.target)
+		s.mu.Lock()
+		if err != nil || s.severed {
+			in.Close()
+			if out != nil {
+				out.Close()
+			}
+			s.mu.Unlock()
+			continue
+		}
+		s.conns = append(s.conns, in, out)
+		s.mu.Unlock()
+		go io.Copy(in, out)
+		go io.Copy(out, in)
+	}
+}
+
+func (s *severable) sever(severed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.severed = severed
+	if severed {
+		for _, c := range s.conns {
+			c.Close()
+		}
+		s.conns = nil
 	}
 }
