@@ -98,8 +98,9 @@ type Config struct {
 	Logger   *slog.Logger
 	// Alive, when set, is called each time the agent's control loops turn
 	// (registering, keeping the lease alive): while Run runs, at least once
-	// every two LeaseTTLs, whether or not etcd answers. A liveness probe
-	// watches it; events cannot serve, as none happen during an outage.
+	// every two LeaseTTLs (with the default StopTimeout), whether or not
+	// etcd answers. A liveness probe watches it; events cannot serve, as
+	// none happen during an outage.
 	Alive func()
 }
 
