@@ -24,6 +24,12 @@ type System func(ctx context.Context, cfg agent.Config) error
 // Options tunes a run.
 type Options struct {
 	System System // default agent.Run
+	// Command runs each agent incarnation as an OS process instead of
+	// System (real clock only; see agentproc.go).
+	Command *Command
+	// Agent is what the agent under test declares of itself; the zero
+	// value for System, Reference for the default.
+	Agent Declared
 	Prefix string // default "/syncsim/"
 	// CommitEvery is how often a simulated worker commits; default
 	// CommitEvery(setup.Syncs, Clock).
@@ -73,6 +79,9 @@ func CommitEvery(syncs int, clock Clock) time.Duration {
 	return min(max(least, time.Duration(syncs)*time.Second/time.Duration(rate)), maxCommitEvery)
 }
 
+// joinSpacing separates the first agents' starts.
+const joinSpacing = 7 * time.Millisecond
+
 // Run starts a cluster and the agents, plays the timeline, waits out the
 // quiet window, stops everything, and returns the history. An error means
 // the harness itself could not run; anything the agents did is in the history.
@@ -84,7 +93,7 @@ func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result,
 	opts.CommitEvery = cmp.Or(opts.CommitEvery, CommitEvery(setup.Syncs, opts.Clock))
 	opts.WindDown = cmp.Or(opts.WindDown, 50*time.Millisecond)
 	opts.ReadyTimeout = cmp.Or(opts.ReadyTimeout, 15*time.Second)
-	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, 15*time.Second)
+	opts.SettleTimeout = cmp.Or(opts.SettleTimeout, opts.Agent.SettleTimeout.Std(), 15*time.Second)
 	switch opts.Clock {
 	case "", RealClock:
 		return run(ctx, setup, steps, opts, StartCluster)
@@ -119,7 +128,13 @@ func run(ctx context.Context, setup Setup, steps []Step, opts Options, start fun
 		w.rec.record(model.Event{Kind: model.SyncAdded, Sync: SyncName(i), Value: def})
 	}
 
-	for range setup.Agents {
+	for i := range setup.Agents {
+		if i > 0 {
+			// Agents start a few milliseconds apart, as a fleet's pods do:
+			// on the simulated clock, agents started at one instant race
+			// in real time, and the run diverges from its seed at once.
+			sleepCtx(ctx, joinSpacing)
+		}
 		if err := w.join(); err != nil {
 			w.stopAll()
 			return nil, err
