@@ -1,7 +1,7 @@
 # Everything here needs only Go: modules are fetched on first use.
 GO ?= go
 
-.PHONY: demo test test-browser vet race bench explore mutants soak simwork
+.PHONY: demo test test-browser vet race bench explore mutants soak simwork determinism
 
 # The harness built once per make run, so exit codes pass through (go run
 # turns every failure into exit status 1).
@@ -76,6 +76,12 @@ mutants: $(SYNCSIM)
 ## violations (must be 0) and the slowest check.
 soak: $(SYNCSIM)
 	$(SYNCSIM) explore --clock $(CLOCK) --duration $(DURATION) --keep-going
+
+## determinism: run SEEDS (20) drawn scenarios twice each on the simulated clock and say where
+## each pair's etcd revision sequences first differ
+SEEDS ?= 20
+determinism: simwork
+	SYNCSIM_DETERMINISM=$(SEEDS) $(SIMGO) test -tags simclock -count=1 -run TestDeterminism -v ./scenarios/
 
 .PHONY: $(SYNCSIM)
 $(SYNCSIM):

@@ -13,16 +13,24 @@ import (
 // run inside a synctest bubble. The members must listen on n.
 type memLink struct{ l *memnet.Link }
 
+// memLatency is an in-memory link's own latency, each way, when no fault
+// slows it: a real network's, small. With none, every exchange would
+// happen at one simulated instant, and concurrent requests would be
+// ordered by the real scheduler rather than by the simulated clock.
+const memLatency = 500 * time.Microsecond
+
 // newMemLink returns the agent's link to members (their addresses on n,
 // in member order); seed draws its delays' jitter.
 func newMemLink(n *memnet.Network, seed int64, members []string) network {
-	return memLink{n.Link(seed, members...)}
+	l := memLink{n.Link(seed, members...)}
+	l.undelay()
+	return l
 }
 
 func (m memLink) isolate(members []int)               { m.l.Isolate(members) }
 func (m memLink) reconnect()                          { m.l.Reconnect() }
 func (m memLink) delay(latency, jitter time.Duration) { m.l.Delay(latency, jitter) }
-func (m memLink) undelay()                            { m.l.Undelay() }
+func (m memLink) undelay()                            { m.l.Delay(memLatency, 0) }
 func (m memLink) reset()                              { m.l.Reset() }
 func (m memLink) hold()                               { m.l.Hold() }
 func (m memLink) release()                            { m.l.Release() }

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"sync/atomic"
 	"time"
 
@@ -42,8 +44,19 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		return err // not a checkpoint the harness wrote; P2 reports the resume
 	}
 	n := resumed.N
+	// Each worker commits at a phase of its own, drawn from its sync and
+	// token: workers started together (one agent's claims) would otherwise
+	// commit at the same instants, which on the simulated clock race in
+	// real time and make a seed's run diverge from itself.
 	tick := time.NewTicker(s.every)
 	defer tick.Stop()
+	phase := time.NewTimer(commitPhase(w.Sync, w.Token, s.every))
+	select {
+	case <-phase.C:
+		tick.Reset(s.every)
+	case <-ctx.Done():
+		phase.Stop()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -79,4 +92,12 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 			s.frozen.wait()
 		}
 	}
+}
+
+// commitPhase is a worker's offset within every, the same for the same
+// sync and token in every run.
+func commitPhase(sync string, token int64, every time.Duration) time.Duration {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d", sync, token)
+	return time.Duration(h.Sum64() % uint64(every))
 }

@@ -1,0 +1,110 @@
+//go:build simclock
+
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syncsim/syncsim/model"
+	"github.com/syncsim/syncsim/sim"
+)
+
+// TestDeterminism measures how far one seed, run twice on the simulated
+// clock, stays the same run: it compares the two runs' etcd logs (every
+// revision: its key, value and kind) and logs where they first differ.
+// It runs when $SYNCSIM_DETERMINISM gives a number of seeds (make
+// determinism: 20).
+func TestDeterminism(t *testing.T) {
+	seeds, _ := strconv.Atoi(os.Getenv("SYNCSIM_DETERMINISM"))
+	if seeds < 1 {
+		t.Skip("measures determinism when SYNCSIM_DETERMINISM gives a number of seeds")
+	}
+	if err := sim.SimulateIn(t); err != nil {
+		t.Fatal(err)
+	}
+	identical := 0
+	for seed := int64(1); seed <= int64(seeds); seed++ {
+		sc := Space{}.Drawn(seed)
+		var logs [2][]etcdEntry
+		var length time.Duration
+		for i := range logs {
+			res, err := sim.Run(context.Background(), sc.Setup, sc.Steps, sim.Options{Clock: sim.SimClock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs[i] = etcdLogOf(res.History)
+			length = time.Duration(res.History.Events[len(res.History.Events)-1].Time)
+		}
+		n, at, same := divergence(logs[0], logs[1])
+		if same {
+			identical++
+			t.Logf("seed %2d: identical, %d revisions over %.1fs", seed, n, length.Seconds())
+			continue
+		}
+		t.Logf("seed %2d: same for %d of %d revisions, until %.2fs of %.1fs; then %s / %s", seed, n, max(len(logs[0]), len(logs[1])), at.Seconds(), length.Seconds(), describe(logs[0], n), describe(logs[1], n))
+	}
+	t.Logf("%d of %d seeds ran identically", identical, seeds)
+}
+
+// etcdEntry is one revision of etcd's log, and when the harness saw it.
+type etcdEntry struct {
+	what string
+	at   time.Duration
+}
+
+// etcdLogOf is h's etcd log with lease ids renamed in the order they
+// appear: an id embeds the member that granted it, which the client's
+// balancer picks, so two runs that differ only there name leases alike.
+func etcdLogOf(h model.History) []etcdEntry {
+	var log []etcdEntry
+	leases := map[string]string{}
+	for _, e := range h.Events {
+		if e.Kind != model.EtcdPut && e.Kind != model.EtcdDelete {
+			continue
+		}
+		what := fmt.Sprintf("%d %s %s %q", e.Rev, e.Kind, e.Key, e.Value)
+		if e.Lease != 0 {
+			id := fmt.Sprintf("%x", e.Lease)
+			if leases[id] == "" {
+				leases[id] = fmt.Sprintf("lease#%d", len(leases)+1)
+			}
+			what = strings.ReplaceAll(what, id, leases[id]) + " " + leases[id]
+		}
+		log = append(log, etcdEntry{what, time.Duration(e.Time)})
+	}
+	return log
+}
+
+// divergence is how many entries a and b share from the start, when the
+// first that differs was seen, and whether they are the same throughout.
+func divergence(a, b []etcdEntry) (int, time.Duration, bool) {
+	for i := range min(len(a), len(b)) {
+		if a[i].what != b[i].what {
+			return i, min(a[i].at, b[i].at), false
+		}
+	}
+	if len(a) == len(b) {
+		return len(a), 0, true
+	}
+	short := min(len(a), len(b))
+	at := time.Duration(0)
+	if short < len(a) {
+		at = a[short].at
+	} else {
+		at = b[short].at
+	}
+	return short, at, false
+}
+
+func describe(log []etcdEntry, i int) string {
+	if i >= len(log) {
+		return "(ended)"
+	}
+	return log[i].what
+}
