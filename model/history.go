@@ -41,10 +41,13 @@ const (
 	ReleaseStart Kind = "release-start"
 	ReleaseDone  Kind = "release-done"
 	LeaderWon    Kind = "leader-won"
-	LeaderLost   Kind = "leader-lost"
-	Rebalanced   Kind = "rebalanced"
-	Fenced       Kind = "fenced"
-	InvalidSync  Kind = "invalid-sync" // a sync's definition is not a JSON object; it is not run
+	// LeaderStepDown opens the window a step-down takes, like ReleaseStart:
+	// the agent may still act as leader until its LeaderLost.
+	LeaderStepDown Kind = "leader-step-down"
+	LeaderLost     Kind = "leader-lost"
+	Rebalanced     Kind = "rebalanced"
+	Fenced         Kind = "fenced"
+	InvalidSync    Kind = "invalid-sync" // a sync's definition is not a JSON object; it is not run
 
 	// Harness events.
 	AgentStart  Kind = "agent-start"  // an agent process started (Agent)
@@ -72,6 +75,12 @@ const (
 	// still waiting for the answer. An assignment's value names the
 	// assignee, not the writer.
 	Wrote Kind = "wrote"
+
+	// Effect is a write an agent process reported to the sink, which plays
+	// the sync's target (Agent and Incarnation: the sender; Worker, Sync,
+	// Token, Value: the position; Outcome OK when the target accepted it,
+	// Failed when it refused it, with Detail; Checkpoint).
+	Effect Kind = "effect"
 )
 
 // Outcome is how an operation ended.
@@ -102,6 +111,15 @@ type Event struct {
 	Detail  string  `json:"detail,omitempty"`
 	Key     string  `json:"key,omitempty"`
 	Rev     int64   `json:"rev,omitempty"`
+	// Incarnation is the sender's process incarnation, for events an
+	// agent process reported to the sink (0 otherwise).
+	Incarnation int `json:"incarnation,omitempty"`
+	// TokenKind is what Token means, as a WorkStart reported to the sink
+	// declares it ("revision" or "epoch").
+	TokenKind string `json:"token_kind,omitempty"`
+	// Checkpoint marks an Effect that records the position a next worker
+	// resumes from.
+	Checkpoint bool `json:"checkpoint,omitempty"`
 }
 
 // History is everything recorded in one run, in time order.
@@ -163,10 +181,10 @@ func DecodeHistory(data []byte) (History, error) {
 var kinds = map[Kind]bool{
 	WorkStart: true, WorkExit: true, Commit: true,
 	Registered: true, ClaimStart: true, ClaimDone: true, ReleaseStart: true, ReleaseDone: true,
-	LeaderWon: true, LeaderLost: true, Rebalanced: true, Fenced: true, InvalidSync: true,
+	LeaderWon: true, LeaderStepDown: true, LeaderLost: true, Rebalanced: true, Fenced: true, InvalidSync: true,
 	AgentStart: true, AgentStop: true, AgentCrash: true, AgentExit: true, FaultStart: true, FaultEnd: true,
 	Skipped: true, NotApplied: true, Ready: true, QuietEnd: true, SyncAdded: true, SyncRemoved: true,
-	EtcdPut: true, EtcdDelete: true, Wrote: true,
+	EtcdPut: true, EtcdDelete: true, Wrote: true, Effect: true,
 }
 
 // Validate checks what the recorder guarantees: a known format version,
