@@ -72,10 +72,19 @@ explore: $(SYNCSIM)
 mutants: $(SYNCSIM)
 	$(SYNCSIM) mutants --clock $(CLOCK) --explore $(MUTANT_EXPLORE)
 
-## soak: the reference agent under exploration for DURATION (default 10m); prints scenarios run,
-## violations (must be 0) and the slowest check.
+## soak: the reference agent under exploration for DURATION (default 10m), in JOBS (2) processes
+## that split one campaign (explore --shard i/JOBS: a simulated run takes a process of its own);
+## prints each shard's scenarios, violations (must be 0) and slowest check, and fails if any
+## shard found a violation or could not decide.
+JOBS ?= 2
 soak: $(SYNCSIM)
-	$(SYNCSIM) explore --clock $(CLOCK) --duration $(DURATION) --keep-going
+	@seed=$$(date +%s); status=0; pids=""; \
+	echo "soak: $(JOBS) shards of seed $$seed, $(DURATION), clock $(CLOCK); shard logs in .bin/soak-*.log"; \
+	for i in $$(seq 1 $(JOBS)); do \
+	  $(SYNCSIM) explore --clock $(CLOCK) --seed $$seed --shard $$i/$(JOBS) --duration $(DURATION) --keep-going > .bin/soak-$$i.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	for p in $$pids; do wait $$p || status=1; done; \
+	grep -h '^summary' .bin/soak-*.log; exit $$status
 
 ## determinism: run SEEDS (20) drawn scenarios twice each on the simulated clock and say where
 ## each pair's etcd revision sequences first differ

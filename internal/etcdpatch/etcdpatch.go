@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Module and Version name what is patched; the version must be the one
@@ -76,6 +77,18 @@ func Prepare(root, dir string) (string, error) {
 	src, err := moduleDir(root)
 	if err != nil {
 		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// Two syncsims preparing at once (make soak's shards) take turns.
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}
 	work := filepath.Join(dir, workName)
 	stamp := stampOf(src, root)
