@@ -78,9 +78,6 @@ func Simulating() bool {
 	return simulating.t != nil
 }
 
-// noWatchDone lets clientv3's watches run in a bubble (see simclock.go).
-var noWatchDone = func() {}
-
 // errNotSimulating is Run's answer to the simulated clock outside a test.
 var errNotSimulating = errors.New("the simulated clock runs only in a test that called sim.SimulateIn " +
 	"(syncsim --clock sim builds and runs such a test binary)")

@@ -1,8 +1,9 @@
-package bubble
+package sim
 
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/cryptotest"
 	"testing/synctest"
@@ -10,7 +11,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // wallClock reads the real clock from inside a bubble, where time.Now is
@@ -63,23 +63,23 @@ func leaseExpiry(t *testing.T, seed uint64) expiry {
 	t.Helper()
 	wall := wallClock(t)
 	watchdog(t, 30*time.Second)
+	noWatchDone()
 	var got expiry
 	synctest.Test(t, func(t *testing.T) {
 		if seed != 0 {
 			cryptotest.SetGlobalRandom(t, seed)
 		}
 		start := time.Now()
-		logs, recorded := observer.New(zap.InfoLevel)
-		c := StartCluster(t, 1, logs)
-		m := c.Members[0]
-		got.MemberID, got.ClusterID = uint64(m.Server.MemberID()), uint64(m.Server.Cluster().ID())
-		if led := recorded.FilterMessageSnippet("became leader").All(); len(led) > 0 {
-			got.LeaderAt = led[0].Time.Sub(start)
-		} else {
-			t.Errorf("no member logged that it became leader")
+		c, err := startMemCluster(1)
+		if err != nil {
+			t.Fatal(err)
 		}
+		t.Cleanup(c.Close)
+		m := c.c.Members[0]
+		got.MemberID, got.ClusterID = uint64(m.Server.MemberID()), uint64(m.Server.Cluster().ID())
+		got.LeaderAt = electedAt(t, c.Log()).Sub(start)
 
-		cli, err := c.Client(0)
+		cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, DialOptions: c.dialer(), Logger: zap.NewNop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,13 +131,10 @@ func leaseExpiry(t *testing.T, seed uint64) expiry {
 	return got
 }
 
-// TestClusterInABubble: a member and a client run inside a synctest bubble
+// TestMemberInABubble: a member and a client run inside a synctest bubble
 // on in-memory connections; a 1 s lease expires after a second of simulated
 // time while the real clock barely moves, and a watch sees the expiry.
-func TestClusterInABubble(t *testing.T) {
-	if valCtxCh != nil {
-		t.Fatal("clientv3's valCtxCh is not nil: a watch would stop the bubble's clock (TestMain sets it)")
-	}
+func TestMemberInABubble(t *testing.T) {
 	start := time.Now()
 	e := leaseExpiry(t, 0)
 	total := time.Since(start)
@@ -178,4 +175,19 @@ func TestSeededRunsRepeat(t *testing.T) {
 	if other.LeaderAt == runs[0].LeaderAt {
 		t.Errorf("seeds 1 and 2 both elected a leader at %v: the seed does not reach raft's election jitter", other.LeaderAt)
 	}
+}
+
+// electedAt is when the cluster's log says a member became leader.
+func electedAt(t *testing.T, log []byte) time.Time {
+	for line := range strings.Lines(string(log)) {
+		if stamp, _, ok := strings.Cut(line, "\t"); ok && strings.Contains(line, "became leader") {
+			at, err := time.Parse(time.RFC3339Nano, stamp)
+			if err != nil {
+				t.Fatalf("the log line %q has no time: %v", line, err)
+			}
+			return at
+		}
+	}
+	t.Fatal("no member logged that it became leader")
+	return time.Time{}
 }
