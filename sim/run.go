@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ type Options struct {
 	Command *Command
 	// Agent is what the agent under test declares of itself; the zero
 	// value for System, Reference for the default.
-	Agent Declared
+	Agent  Declared
 	Prefix string // default "/syncsim/"
 	// CommitEvery is how often a simulated worker commits; default
 	// CommitEvery(setup.Syncs, Clock).
@@ -86,8 +87,16 @@ const joinSpacing = 7 * time.Millisecond
 // quiet window, stops everything, and returns the history. An error means
 // the harness itself could not run; anything the agents did is in the history.
 func Run(ctx context.Context, setup Setup, steps []Step, opts Options) (*Result, error) {
-	if opts.System == nil {
+	switch {
+	case opts.Command != nil && opts.System != nil:
+		return nil, errors.New("the agent under test is given both as a System and as a Command; give one")
+	case opts.Command != nil && opts.Clock == SimClock:
+		return nil, errProcessClock
+	case opts.Command == nil && opts.System == nil:
 		opts.System = agent.Run
+		if opts.Agent.Layout == "" {
+			opts.Agent = Reference
+		}
 	}
 	opts.Prefix = cmp.Or(opts.Prefix, "/syncsim/")
 	opts.CommitEvery = cmp.Or(opts.CommitEvery, CommitEvery(setup.Syncs, opts.Clock))
@@ -117,7 +126,23 @@ func run(ctx context.Context, setup Setup, steps []Step, opts Options, start fun
 	}
 	defer operator.Close()
 	w := newWorld(setup, opts, cluster, operator)
+	if opts.Command != nil {
+		if w.sink, err = startSink(w.rec, opts.Agent.Fenced); err != nil {
+			return nil, err
+		}
+		defer w.sink.close()
+	}
 	etcdLog := w.watchLog()
+	// finish stops what still runs and returns what the run recorded.
+	finish := func() (*Result, error) {
+		w.stopAll()
+		etcdLog.finish()
+		res := &Result{History: w.rec.history(), Logs: map[string][]byte{"etcd": cluster.Log()}}
+		for id, p := range w.procs {
+			res.Logs[id] = p.log.bytes()
+		}
+		return res, ctx.Err()
+	}
 	var syncs []string
 	for i := 1; i <= setup.Syncs; i++ {
 		syncs = append(syncs, SyncName(i))
@@ -136,6 +161,10 @@ func run(ctx context.Context, setup Setup, steps []Step, opts Options, start fun
 			sleepCtx(ctx, joinSpacing)
 		}
 		if err := w.join(); err != nil {
+			if errors.As(err, new(*startError)) {
+				w.rec.record(model.Event{Kind: model.Skipped, Detail: err.Error()})
+				return finish() // the run is undecided
+			}
 			w.stopAll()
 			return nil, err
 		}
@@ -144,6 +173,9 @@ func run(ctx context.Context, setup Setup, steps []Step, opts Options, start fun
 		w.rec.record(model.Event{Kind: model.Ready})
 	} else {
 		w.rec.record(model.Event{Kind: model.Skipped, Detail: fmt.Sprintf("not every sync had an owner within %v; the timeline starts anyway", opts.ReadyTimeout)})
+		if w.sink != nil && w.noReports(opts.ReadyTimeout) {
+			return finish() // no agent said anything: nothing to judge
+		}
 	}
 
 	x := w.executor()
@@ -151,16 +183,10 @@ func run(ctx context.Context, setup Setup, steps []Step, opts Options, start fun
 	x.healAll()
 	sleepCtx(ctx, setup.Quiet.Std())
 	// Wait, bounded, for the fleet to settle; P3 judges the moment recorded.
-	waitFor(ctx, opts.SettleTimeout, func() bool { return w.rec.settled() == nil })
+	checks := opts.checks(setup)
+	waitFor(ctx, opts.SettleTimeout, func() bool { return w.rec.settled(checks) == nil })
 	w.rec.record(model.Event{Kind: model.QuietEnd})
-	w.stopAll()
-	etcdLog.finish()
-
-	res := &Result{History: w.rec.history(), Logs: map[string][]byte{"etcd": cluster.Log()}}
-	for id, p := range w.procs {
-		res.Logs[id] = p.log.bytes()
-	}
-	return res, ctx.Err()
+	return finish()
 }
 
 // buffer is a bytes.Buffer safe for concurrent writers.

@@ -24,7 +24,8 @@ type world struct {
 	cluster  *Cluster
 	operator *clientv3.Client
 	rec      *recorder
-	log      *etcdLog // etcd's own account of the run
+	log      *etcdLog  // etcd's own account of the run
+	sink     *sinkSide // where agent processes report; nil for a System
 
 	mu     sync.Mutex
 	procs  map[string]*proc // the current process of each agent
@@ -54,6 +55,7 @@ type proc struct {
 	stopping atomic.Bool // the harness asked it to stop
 	frozen   *gate       // closed while the agent is paused
 	log      *buffer
+	os       *osProcess // the OS process of an agent run as a command; nil for a System
 }
 
 // join starts the next agent, named after the last one.
@@ -74,6 +76,13 @@ func (w *world) start(id string) error {
 	if err != nil {
 		return fmt.Errorf("start the network of %s: %w", id, err)
 	}
+	log := &buffer{}
+	if old := w.procs[id]; old != nil {
+		log = old.log // one log per agent across its lives
+	}
+	if w.opts.Command != nil {
+		return w.startCommand(&proc{id: id, link: l, done: make(chan struct{}), frozen: &gate{}, log: log})
+	}
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:            l.endpoints(),
 		DialTimeout:          2 * time.Second,
@@ -88,10 +97,6 @@ func (w *world) start(id string) error {
 	if err != nil {
 		l.close()
 		return fmt.Errorf("connect %s: %w", id, err)
-	}
-	log := &buffer{}
-	if old := w.procs[id]; old != nil {
-		log = old.log // one log per agent across its lives
 	}
 	p := &proc{id: id, link: l, client: client, done: make(chan struct{}), frozen: &gate{}, log: log}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -189,12 +194,34 @@ type liveProc struct {
 func (r liveProc) network() network { return r.p.link }
 func (r liveProc) crash()           { r.w.crash(r.p) }
 func (r liveProc) stop()            { r.w.stop(r.p) }
-func (r liveProc) freeze()          { r.p.frozen.close() }
-func (r liveProc) thaw()            { r.p.frozen.open() }
+func (r liveProc) freeze()          { r.p.freeze() }
+func (r liveProc) thaw()            { r.p.thaw() }
+
+// freeze holds p's workers at their next step, or stops its OS process
+// (SIGSTOP), timers and all.
+func (p *proc) freeze() {
+	if p.os != nil {
+		p.os.freeze()
+		return
+	}
+	p.frozen.close()
+}
+
+func (p *proc) thaw() {
+	if p.os != nil {
+		p.os.thaw()
+		return
+	}
+	p.frozen.open()
+}
 
 // crash kills p abruptly: its connections are cut before it is cancelled,
 // so it can neither release nor revoke, and it makes no effect afterwards.
 func (w *world) crash(p *proc) {
+	if p.os != nil {
+		w.killProcess(p)
+		return
+	}
 	p.stopping.Store(true)
 	p.dead.Store(true)
 	p.link.isolate(nil) // nothing it sends from now on reaches etcd
@@ -209,6 +236,10 @@ func (w *world) crash(p *proc) {
 // stop stops p gracefully and waits for it. A process that already
 // exited on its own (recorded then) only has its connections closed.
 func (w *world) stop(p *proc) {
+	if p.os != nil {
+		w.stopProcess(p)
+		return
+	}
 	select {
 	case <-p.done:
 		p.client.Close()
