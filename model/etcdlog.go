@@ -201,13 +201,23 @@ func checkResumes(r etcdReplay, h History) []Violation {
 		if e.Kind != WorkStart || r.created[e.Token] != layout.Key(layout.Claims, e.Sync) {
 			continue // not a claim in the reference layout: when it began to own is unknown
 		}
-		if want := r.checkpointBefore(e.Sync, e.Token); e.Value != want {
+		if want := r.checkpointBefore(e.Sync, e.Token); !resumedFrom(e, want) {
 			found = append(found, Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time, Text: fmt.Sprintf(
 				"%s resumed %s at %s from %q, but the checkpoint when its claim %d was created was %q: progress was lost or repeated.",
 				e.Agent, e.Sync, seconds(e.Time), e.Value, e.Token, want)})
 		}
 	}
 	return found
+}
+
+// resumedFrom reports whether start resumed from checkpoint cp: an agent
+// process reports only its position to the sink.
+func resumedFrom(start Event, cp string) bool {
+	if !fromSink(start) {
+		return start.Value == cp
+	}
+	want, _ := ParseCheckpoint(cp)
+	return position(start) == int64(want.N)
 }
 
 // checkpointBefore is the value of the sync's last checkpoint written

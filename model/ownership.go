@@ -67,13 +67,15 @@ func Intervals(h History) []Interval {
 const Leadership = "(leadership)"
 
 // LeaderIntervals extracts each term from leader-won to leader-lost, or to
-// the end of the agent's process.
+// the end of the agent's process. A step-down is a release window: the
+// term stops when the agent begins to step down and is released when it
+// reports the loss.
 func LeaderIntervals(h History) []Interval {
 	open := map[string]int{} // agent -> index of its open term
 	var out []Interval
 	end := func(agent string, t int64) {
 		if i, ok := open[agent]; ok {
-			out[i].Stop, out[i].Released = t, t
+			out[i].Stop, out[i].Released = min(out[i].Stop, t), t
 			delete(open, agent)
 		}
 	}
@@ -84,6 +86,10 @@ func LeaderIntervals(h History) []Interval {
 			open[e.Agent] = len(out)
 			// Terms are numbered apart from workers: -term is unique per term.
 			out = append(out, Interval{Worker: -int(e.Token), Agent: e.Agent, Sync: Leadership, ClaimCall: e.Time, Start: e.Time, Stop: Never, Released: Never})
+		case LeaderStepDown:
+			if i, ok := open[e.Agent]; ok {
+				out[i].Stop = min(out[i].Stop, e.Time)
+			}
 		case LeaderLost, AgentStop, AgentCrash, AgentExit:
 			end(e.Agent, e.Time)
 		}
@@ -175,11 +181,11 @@ const Linearizability = "linearizability"
 func CheckExclusiveWork(h History, opts Options) (Result, map[string]Picture) {
 	opts = opts.withDefaults()
 	intervals := append(Intervals(h), LeaderIntervals(h)...)
-	found := overlaps(intervals)
+	found := append(overlaps(intervals), interleavings(h)...)
 	ops := ownershipOperations(intervals, clientIDs(h), incarnations(h))
 	result := porcupine.CheckOperationsTimeout(Ownership, ops, searchBudget(opts.Timeout, len(found) > 0))
 	picture := map[string]Picture{Linearizability: {Property: ExclusiveWork, Model: Ownership, Operations: ops, About: "porcupine's view of the ownership check (P1), a page per sync that broke it, faults and leaders annotated"}}
-	r := Result{Property: ExclusiveWork}
+	r := Result{Property: ExclusiveWork, Checks: exclusiveChecks(h)}
 	switch {
 	case len(found) > 0: // an overlap is a violation, whatever the search found in its budget
 		r.fail(found)
@@ -194,6 +200,18 @@ func CheckExclusiveWork(h History, opts Options) (Result, map[string]Picture) {
 		r.Summary = fmt.Sprintf("the ownership check did not finish within %v; the history is neither passed nor failed", opts.Timeout)
 	}
 	return r, picture
+}
+
+// exclusiveChecks says what P1 judged in h.
+func exclusiveChecks(h History) []string {
+	checks := []string{"work intervals, work-start to work-exit per worker"}
+	if slices.ContainsFunc(h.Events, func(e Event) bool { return e.Kind == LeaderWon }) {
+		checks = append(checks, "leadership terms, won to lost (a step-down is a release window)")
+	}
+	if slices.ContainsFunc(h.Events, accepted) {
+		checks = append(checks, "accepted effects of two workers never interleaved on one sync")
+	}
+	return checks
 }
 
 func countSyncs(intervals []Interval) int {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ func stateAt(h History, at int64) world {
 			running[e.Worker] = e
 		case WorkExit:
 			delete(running, e.Worker)
-		case Commit:
+		case Commit, Effect:
 			if e.Outcome == OK {
 				w.lastOK[e.Worker] = e.Time
 			}
@@ -59,50 +60,103 @@ func stateAt(h History, at int64) world {
 	return w
 }
 
-// Settled reports whether, at time at, every sync is worked on by exactly
-// one live agent that committed within Recent, and the live agents' loads
-// differ by at most one. It returns nil when settled, or what is not.
-// The harness waits for it after the quiet window; P3 checks it at the end.
-func Settled(h History, at int64) error {
+// Settled reports whether, at time at, the fleet has settled as P3 asks,
+// and returns nil when it has, or what it has not. For the reference
+// layout every sync is worked on by exactly one live agent that committed
+// within Recent; for an agent of its own layout, every sync got an
+// accepted effect within Recent, its last from a live agent. Unless the
+// agent is declared unbalanced, the live agents' loads differ by at most
+// one. The harness waits for it after the quiet window; P3 checks it at
+// the end.
+func Settled(h History, at int64, opts Options) error {
 	w := stateAt(h, at)
+	syncs := slices.Sorted(maps.Keys(w.syncs))
+	judge := w.owner
+	if opts.OwnLayout {
+		judge = recentEffects(h, at).owner
+	}
 	load := map[string]int{}
 	for a := range w.live {
 		load[a] = 0
 	}
-	syncs := make([]string, 0, len(w.syncs))
-	for s := range w.syncs {
-		syncs = append(syncs, s)
-	}
-	slices.Sort(syncs)
 	for _, s := range syncs {
-		agents := w.working[s]
-		switch {
-		case len(agents) == 0:
-			return fmt.Errorf("nobody works on %s", s)
-		case len(agents) > 1:
-			return fmt.Errorf("%s has %d workers (%s)", s, len(agents), strings.Join(agents, ", "))
-		case !w.live[agents[0]]:
-			return fmt.Errorf("%s is worked on by %s, whose process has ended", s, agents[0])
-		case at-w.lastOK[w.worker[s]] > int64(Recent):
-			return fmt.Errorf("%s's worker on %s has committed nothing in the last %v", agents[0], s, Recent)
+		agent, err := judge(s, at)
+		if err != nil {
+			return err
 		}
-		load[agents[0]]++
+		if !w.live[agent] {
+			return fmt.Errorf("%s is worked on by %s, whose process has ended", s, agent)
+		}
+		load[agent]++
 	}
-	if len(load) > 0 {
-		lo, hi := len(syncs), 0
-		for _, n := range load {
-			lo, hi = min(lo, n), max(hi, n)
+	if opts.Unbalanced {
+		return nil
+	}
+	return balanced(load, len(syncs))
+}
+
+// owner is the one agent working on sync at time at, if it committed
+// within Recent.
+func (w world) owner(sync string, at int64) (string, error) {
+	agents := w.working[sync]
+	switch {
+	case len(agents) == 0:
+		return "", fmt.Errorf("nobody works on %s", sync)
+	case len(agents) > 1:
+		return "", fmt.Errorf("%s has %d workers (%s)", sync, len(agents), strings.Join(agents, ", "))
+	case !w.live[agents[0]]:
+		return agents[0], nil // the caller says its process has ended
+	case at-w.lastOK[w.worker[sync]] > int64(Recent):
+		return "", fmt.Errorf("%s's worker on %s has committed nothing in the last %v", agents[0], sync, Recent)
+	}
+	return agents[0], nil
+}
+
+// lastEffects is, per sync, the last effect the target accepted within a window.
+type lastEffects map[string]Event
+
+// recentEffects are the last accepted effects on each sync in the Recent before at.
+func recentEffects(h History, at int64) lastEffects {
+	last := lastEffects{}
+	for _, e := range h.Events {
+		if e.Time > at {
+			break
 		}
-		if hi-lo > 1 {
-			return fmt.Errorf("loads differ by %d: %v", hi-lo, load)
+		if accepted(e) && at-e.Time <= int64(Recent) {
+			last[e.Sync] = e
 		}
+	}
+	return last
+}
+
+// owner is the agent whose effect on sync the target accepted last,
+// within Recent.
+func (l lastEffects) owner(sync string, _ int64) (string, error) {
+	e, ok := l[sync]
+	if !ok {
+		return "", fmt.Errorf("the target accepted no effect on %s in the last %v", sync, Recent)
+	}
+	return e.Agent, nil
+}
+
+// balanced reports whether loads differ by at most one.
+func balanced(load map[string]int, syncs int) error {
+	if len(load) == 0 {
+		return nil
+	}
+	lo, hi := syncs, 0
+	for _, n := range load {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	if hi-lo > 1 {
+		return fmt.Errorf("loads differ by %d: %v", hi-lo, load)
 	}
 	return nil
 }
 
 // CheckProgress checks P3 when the run settled, or gave up waiting.
-func CheckProgress(h History) Result {
-	r := Result{Property: Progress}
+func CheckProgress(h History, opts Options) Result {
+	r := Result{Property: Progress, Checks: progressChecks(opts)}
 	var ready, quiet *Event
 	for i, e := range h.Events {
 		switch e.Kind {
@@ -116,15 +170,30 @@ func CheckProgress(h History) Result {
 		r.Status, r.Summary = Undecided, "the run has no quiet-end event: it did not reach the end of its quiet window"
 		return r
 	}
-	if err := Settled(h, quiet.Time); err != nil {
+	if err := Settled(h, quiet.Time, opts); err != nil {
 		r.fail([]Violation{{From: quiet.Time, To: quiet.Time, Text: fmt.Sprintf(
 			"after the faults healed and the quiet window passed, the fleet had not settled at %s: %v.", seconds(quiet.Time), err)}})
 		return r
 	}
 	r.Status = Pass
 	r.Summary = fmt.Sprintf("at %s every sync had exactly one live, committing owner and loads were balanced", seconds(quiet.Time))
+	if opts.OwnLayout || opts.Unbalanced {
+		r.Summary = fmt.Sprintf("at %s %s", seconds(quiet.Time), strings.Join(r.Checks, "; "))
+	}
 	if ready != nil {
 		r.Summary += fmt.Sprintf(" (first ready at %s)", seconds(ready.Time))
 	}
 	return r
+}
+
+// progressChecks says what P3 judged, for opts.
+func progressChecks(opts Options) []string {
+	checks := []string{fmt.Sprintf("every sync had one live worker that committed within %v", Recent)}
+	if opts.OwnLayout {
+		checks = []string{fmt.Sprintf("every sync got accepted effects within %v, the last from a live agent", Recent)}
+	}
+	if !opts.Unbalanced {
+		checks = append(checks, "loads balanced within one")
+	}
+	return checks
 }

@@ -38,7 +38,7 @@ func TestSettled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := history(settledFleet(), tt.extra)
-			err := Settled(h, 2000*ms)
+			err := Settled(h, 2000*ms, Options{})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("not settled: %v", err)
@@ -46,12 +46,12 @@ func TestSettled(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
 			h.Events = append(h.Events, Event{Time: 2000 * ms, Kind: QuietEnd})
-			if r := CheckProgress(h); (r.Status == Pass) != (tt.want == "") {
+			if r := CheckProgress(h, Options{}); (r.Status == Pass) != (tt.want == "") {
 				t.Fatalf("P3 %s: %s", r.Status, r.Summary)
 			}
 		})
 	}
-	if r := CheckProgress(history(settledFleet())); r.Status != Undecided {
+	if r := CheckProgress(history(settledFleet()), Options{}); r.Status != Undecided {
 		t.Fatalf("without quiet-end P3 must be undecided, got %s", r.Status)
 	}
 }

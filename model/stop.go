@@ -20,7 +20,7 @@ func CheckStop(h History, bound time.Duration) Result {
 		w.late(e.Time)
 		w.step(e)
 	}
-	r := Result{Property: StopMeansStop}
+	r := Result{Property: StopMeansStop, Checks: []string{"accepted commits and effects, and running workers, after their sync's removal or their process's end"}}
 	if len(w.found) > 0 {
 		r.fail(w.found)
 		return r
@@ -56,7 +56,7 @@ func (w *stopWatch) step(e Event) {
 		w.start(e)
 	case WorkExit:
 		delete(w.running[e.Sync], e.Worker)
-	case Commit:
+	case Commit, Effect:
 		w.commit(e)
 	}
 }
@@ -75,11 +75,15 @@ func (w *stopWatch) commit(e Event) {
 	if e.Outcome != OK {
 		return
 	}
-	if t, ok := w.ended[e.Agent]; ok && e.Call > t {
-		w.add(e, e.Time, e.Time, fmt.Sprintf("%s committed %s at %s, after its process ended at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(t)))
+	verb := "committed"
+	if e.Kind == Effect {
+		verb = "made an effect on"
 	}
-	if t, ok := w.removed[e.Sync]; ok && e.Call-t > w.bound {
-		w.add(e, e.Time, e.Time, fmt.Sprintf("%s committed %s at %s, %v after it was removed at %s.", e.Agent, e.Sync, seconds(e.Time), time.Duration(e.Call-t), seconds(t)))
+	if t, ok := w.ended[e.Agent]; ok && sent(e) > t {
+		w.add(e, e.Time, e.Time, fmt.Sprintf("%s %s %s at %s, after its process ended at %s.", sender(e), verb, e.Sync, seconds(e.Time), seconds(t)))
+	}
+	if t, ok := w.removed[e.Sync]; ok && sent(e)-t > w.bound {
+		w.add(e, e.Time, e.Time, fmt.Sprintf("%s %s %s at %s, %v after it was removed at %s.", sender(e), verb, e.Sync, seconds(e.Time), time.Duration(sent(e)-t), seconds(t)))
 	}
 }
 

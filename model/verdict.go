@@ -119,6 +119,9 @@ type Result struct {
 	// MaxViolations of them; More counts those found but not listed.
 	Violations []Violation `json:"violations,omitempty"`
 	More       int         `json:"more,omitempty"`
+	// Checks names the checks that applied, and what fed each: which
+	// depends on the agent's declared design and on what it reported.
+	Checks []string `json:"checks,omitempty"`
 }
 
 // UnmarshalJSON reads a result, including the single "violation" of
@@ -249,6 +252,17 @@ type Options struct {
 	// LeaseTTL is the agents' lease TTL; P4 allows it plus a second for a
 	// removed sync to stop. 0 means one second.
 	LeaseTTL time.Duration
+	// StopWithin, if set, is P4's bound instead.
+	StopWithin time.Duration
+	// OwnLayout says the agent keeps a key layout of its own under the
+	// prefix: the checks that read etcd's log as the reference layout
+	// (claim tokens, checkpoints, resumes, assignment terms) do not apply,
+	// and progress is judged by accepted effects over a window rather than
+	// by who works at one instant.
+	OwnLayout bool
+	// Unbalanced says the agent does not spread syncs between its
+	// instances (one holder at a time, say): P3 judges progress alone.
+	Unbalanced bool
 }
 
 func (o Options) withDefaults() Options {
@@ -261,7 +275,9 @@ func (o Options) withDefaults() Options {
 
 // stopBound is how long a removed sync may go on working, and how far
 // before a violation faults are named as around it.
-func (o Options) stopBound() time.Duration { return cmp.Or(o.LeaseTTL, time.Second) + time.Second }
+func (o Options) stopBound() time.Duration {
+	return cmp.Or(o.StopWithin, cmp.Or(o.LeaseTTL, time.Second)+time.Second)
+}
 
 // Checker checks one property. Its picture, if any, is keyed by the stem
 // of its report page.
@@ -276,12 +292,16 @@ type Checker struct {
 var Checkers = []Checker{
 	{Property: ExclusiveWork, Check: CheckExclusiveWork},
 	{Property: FencedEffects, Check: CheckFencedEffects},
-	{Property: Progress, Check: withoutPicture(CheckProgress)},
+	{Property: Progress, Check: func(h History, opts Options) (Result, map[string]Picture) {
+		return CheckProgress(h, opts), nil
+	}},
 	{Property: StopMeansStop, Check: func(h History, opts Options) (Result, map[string]Picture) {
 		return CheckStop(h, opts.stopBound()), nil
 	}},
 	{Property: Complete, Check: withoutPicture(checkComplete)},
-	{Property: Stable, Check: withoutPicture(checkStable), Optional: true},
+	{Property: Stable, Check: func(h History, opts Options) (Result, map[string]Picture) {
+		return checkStable(h, opts), nil
+	}, Optional: true},
 }
 
 func withoutPicture(check func(History) Result) func(History, Options) (Result, map[string]Picture) {
@@ -359,19 +379,29 @@ func checkComplete(h History) Result {
 }
 
 // checkStable finds every worker started after the run was ready and
-// before its quiet window ended.
-func checkStable(h History) Result {
-	r := Result{Property: Stable, Status: Pass, Summary: "no sync changed hands"}
+// before its quiet window ended. For an agent of its own layout, whose
+// workers may come and go (a batch per tenure), only a worker of another
+// agent than the sync's last one changes hands.
+func checkStable(h History, opts Options) Result {
+	r := Result{Property: Stable, Status: Pass, Summary: "no sync changed hands", Checks: []string{"every worker started after ready"}}
+	if opts.OwnLayout {
+		r.Checks = []string{"every worker started after ready by another agent than the sync's last"}
+	}
 	ready := Never
+	last := map[string]string{} // sync -> the agent of its last worker
 	var found []Violation
 	for _, e := range h.Events {
 		if e.Kind == QuietEnd {
 			break
 		}
+		same := e.Kind == WorkStart && opts.OwnLayout && last[e.Sync] == e.Agent
+		if e.Kind == WorkStart {
+			last[e.Sync] = e.Agent
+		}
 		switch {
 		case e.Kind == Ready:
 			ready = e.Time
-		case e.Kind == WorkStart && e.Time > ready:
+		case e.Kind == WorkStart && e.Time > ready && !same:
 			found = append(found, Violation{Sync: e.Sync, Agents: []string{e.Agent}, Workers: []int{e.Worker}, From: e.Time, To: e.Time,
 				Text: fmt.Sprintf("%s started %s at %s, after the run was ready at %s.", e.Agent, e.Sync, seconds(e.Time), seconds(ready))})
 		}

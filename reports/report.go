@@ -70,19 +70,32 @@ type Summary struct {
 type Checked struct {
 	Expect   []model.Property `json:"expect"`
 	LeaseTTL Duration         `json:"lease_ttl"`
+	// StopWithin, OwnLayout and Unbalanced are model.Options' (what the
+	// agent declared); absent for the reference agent.
+	StopWithin Duration `json:"stop_within,omitempty"`
+	OwnLayout  bool     `json:"own_layout,omitempty"`
+	Unbalanced bool     `json:"unbalanced,omitempty"`
+}
+
+// checkedOf is what checking with opts needs kept.
+func checkedOf(opts model.Options) *Checked {
+	return &Checked{Expect: opts.Expect, LeaseTTL: Duration(opts.LeaseTTL), StopWithin: Duration(opts.StopWithin), OwnLayout: opts.OwnLayout, Unbalanced: opts.Unbalanced}
 }
 
 // Options are the checker's options for the same check.
 func (c Checked) Options() model.Options {
-	return model.Options{Expect: c.Expect, LeaseTTL: time.Duration(c.LeaseTTL)}
+	return model.Options{Expect: c.Expect, LeaseTTL: time.Duration(c.LeaseTTL), StopWithin: time.Duration(c.StopWithin), OwnLayout: c.OwnLayout, Unbalanced: c.Unbalanced}
 }
 
 // UnmarshalJSON reads what a run was checked against, from a summary or
 // a scenario file; a lease TTL that is not a duration is an error naming it.
 func (c *Checked) UnmarshalJSON(data []byte) error {
 	var raw struct {
-		Expect   []model.Property `json:"expect"`
-		LeaseTTL string           `json:"lease_ttl"`
+		Expect     []model.Property `json:"expect"`
+		LeaseTTL   string           `json:"lease_ttl"`
+		StopWithin string           `json:"stop_within"`
+		OwnLayout  bool             `json:"own_layout"`
+		Unbalanced bool             `json:"unbalanced"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
@@ -91,7 +104,11 @@ func (c *Checked) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf(`"lease_ttl" is %q, not a duration such as "2s"`, raw.LeaseTTL)
 	}
-	*c = Checked{Expect: raw.Expect, LeaseTTL: Duration(ttl)}
+	within, err := time.ParseDuration(cmp.Or(raw.StopWithin, "0s"))
+	if err != nil {
+		return fmt.Errorf(`"stop_within" is %q, not a duration such as "2s"`, raw.StopWithin)
+	}
+	*c = Checked{Expect: raw.Expect, LeaseTTL: Duration(ttl), StopWithin: Duration(within), OwnLayout: raw.OwnLayout, Unbalanced: raw.Unbalanced}
 	return nil
 }
 
@@ -261,7 +278,7 @@ func summarize(r Run, intervals []model.Interval) Summary {
 		Format: Format, Name: r.Name, Mutant: r.Mutant, Seed: r.Seed, Clock: r.History.ClockName(), Status: r.Verdict.Status, Seconds: r.Duration.Seconds(),
 		Results: r.Verdict.Results, Events: len(r.History.Events), Workers: len(intervals), Faults: len(model.Faults(r.History)),
 		Finished: time.Now().UTC().Truncate(time.Second),
-		Checked:  &Checked{Expect: opts.Expect, LeaseTTL: Duration(opts.LeaseTTL)},
+		Checked:  checkedOf(opts),
 	}
 	sum.Handover, sum.Failover = ownershipGaps(intervals)
 	return sum

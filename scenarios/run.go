@@ -24,6 +24,31 @@ type Options struct {
 	KeepPassing bool
 	// Clock is the time runs live in; "" is sim.RealClock.
 	Clock sim.Clock
+	// Agent is what the agent under test declares of itself: which checks,
+	// expectations and bounds apply. When it declares nothing, a
+	// scenario's own "agent" applies, or, for the reference agent,
+	// sim.Reference.
+	Agent sim.Declared
+	// Timeouts are sim.Options' waits and paces; zero means sim's defaults.
+	Timeouts Timeouts
+}
+
+// Timeouts are the waits and paces of a run, as sim.Options has them.
+type Timeouts struct {
+	Ready, Settle, CommitEvery, WindDown time.Duration
+}
+
+// declared is what the agent under test declares, running sc.
+func (o Options) declared(sc *Scenario) sim.Declared {
+	switch {
+	case !o.Agent.IsZero():
+		return o.Agent
+	case sc.Agent != nil:
+		return *sc.Agent
+	case o.System == nil:
+		return sim.Reference
+	}
+	return o.Agent
 }
 
 // builtMutant is the planted bug this binary was built with, set by
@@ -64,12 +89,14 @@ type Outcome struct {
 // a report. An error means the harness could not run the scenario.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	began := time.Now()
-	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System, Clock: opts.Clock})
+	declared := opts.declared(sc)
+	checked := declared.Checks(sc.Expect, sc.LeaseTTL.Std())
+	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System, Clock: opts.Clock, Agent: declared, Expect: checked.Expect,
+		ReadyTimeout: opts.Timeouts.Ready, SettleTimeout: opts.Timeouts.Settle, CommitEvery: opts.Timeouts.CommitEvery, WindDown: opts.Timeouts.WindDown})
 	if err != nil {
 		return nil, err
 	}
 	checking := time.Now()
-	checked := model.Options{Expect: sc.Expect, LeaseTTL: sc.LeaseTTL.Std()}
 	out := &Outcome{
 		Scenario: sc,
 		History:  res.History,

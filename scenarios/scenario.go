@@ -39,6 +39,9 @@ type Scenario struct {
 	// members down at once; without it such a timeline is rejected.
 	AllowQuorumLoss bool       `json:"allow_quorum_loss,omitempty"`
 	Steps           []sim.Step `json:"steps"`
+	// Agent is what the agent this scenario was written for declares of
+	// itself, used when the run declares nothing (scenarios.Options.Agent).
+	Agent *sim.Declared `json:"agent,omitempty"`
 }
 
 // Limits on the world a scenario may ask for; docs/limits.md says why.
@@ -161,6 +164,11 @@ func (sc *Scenario) Validate() error {
 	}
 	sc.validateWorld(bad)
 	errs = append(errs, model.CheckExpect(sc.Expect)...)
+	if sc.Agent != nil {
+		for _, p := range sc.Agent.Problems() {
+			bad(`"agent": %s`, p)
+		}
+	}
 	sc.validateSteps(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid scenario %q:\n  %s", shortName(sc.Name), strings.Join(errs, "\n  "))

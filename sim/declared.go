@@ -1,6 +1,9 @@
 package sim
 
-import wire "github.com/syncsim/syncsim/agent/sink"
+import (
+	wire "github.com/syncsim/syncsim/agent/sink"
+	"github.com/syncsim/syncsim/model"
+)
 
 // Declared is what an agent under test says of itself: the key layout it
 // keeps in etcd, what its fencing tokens mean, and which expectations and
@@ -25,10 +28,16 @@ type Declared struct {
 	// SettleTimeout bounds the wait for the fleet to settle after the
 	// quiet window; 0 is Options.SettleTimeout's default.
 	SettleTimeout Duration `json:"settle_timeout,omitempty"`
+	// Leads says the agent elects a leader and reports it (its observer's
+	// leader-won, or the sink's /v1/leader), so a step may target "leader".
+	Leads bool `json:"leads,omitempty"`
+	// Expect lists the properties the agent claims to keep; nil means
+	// all. A run is judged on those its scenario expects too.
+	Expect []model.Property `json:"expect,omitempty"`
 }
 
 // ReferenceLayout is Declared.Layout for the reference key layout.
 const ReferenceLayout = "reference"
 
 // Reference is what the reference agent declares.
-var Reference = Declared{Layout: ReferenceLayout, TokenKind: wire.Revision, Balances: true}
+var Reference = Declared{Layout: ReferenceLayout, TokenKind: wire.Revision, Balances: true, Leads: true}

@@ -48,6 +48,9 @@ type Options struct {
 	// Clock is the time the world lives in; default RealClock. SimClock
 	// needs a test binary that called SimulateIn.
 	Clock Clock
+	// Expect lists the properties the run will be judged on; nil means
+	// all. Without progress (P3) the run does not wait to settle.
+	Expect []model.Property
 }
 
 // Result is what a run recorded.
