@@ -158,6 +158,7 @@ func Index(root string) (string, error) {
 
 var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{
 	"upper": upperStatus,
+	"agent": agentOf,
 }).Parse(`<!doctype html>
 <html><head><meta charset="utf-8">` + indexTitle + `
 <style>
@@ -179,7 +180,7 @@ td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; ver
 <td class="{{.Summary.Status}}">{{upper .Summary.Status}}</td>
 <td><a href="{{.Dir}}/{{.Page}}">{{.Summary.Name}}</a></td>
 <td>{{.Summary.Seed}}</td>
-<td>{{if .Summary.Mutant}}mutant {{.Summary.Mutant}}{{else}}reference{{end}}</td>
+<td>{{agent .Summary}}</td>
 <td>{{printf "%.1f" .Summary.Seconds}}</td>
 <td>{{.Summary.Finished.Format "2006-01-02 15:04:05"}}</td>
 <td class="why">{{with .First}}{{.Property}} {{.Status}}: {{.Summary}}{{end}}{{if .Violations}}<ol class="violations">{{range .Violations}}<li>{{.}}</li>{{end}}</ol>{{end}}{{if .More}}and {{.More}} more; see <a href="{{.Dir}}/{{.Page}}">the run's page</a>{{end}}</td>

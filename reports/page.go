@@ -104,10 +104,7 @@ func runPage(r Run, s Summary, timeline []byte) ([]byte, error) {
 	for _, name := range slices.Sorted(maps.Keys(r.Logs)) {
 		files = append(files, fileLink{"logs/" + name + ".log", "the log of " + name + "; each line's t= is harness seconds"})
 	}
-	agent := "the reference agent"
-	if r.Mutant != "" {
-		agent = "mutant " + r.Mutant
-	}
+	agent := "agent " + agentOf(s)
 	started := "not recorded"
 	if wall, ok := r.History.Wall(0); ok {
 		started = wall.UTC().Format(time.RFC3339Nano)

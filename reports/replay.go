@@ -23,6 +23,9 @@ type Replay struct {
 	// Clock is the clock the reported run ran on; "" for a scenario file
 	// or a report written before reports named it.
 	Clock string
+	// Agent is the agent the reported run ran; nil for a scenario file or
+	// a report written before reports named it.
+	Agent *Agent
 }
 
 // Replayable reads what it takes to run a report directory, or a scenario
@@ -50,7 +53,7 @@ func Replayable(path string) (Replay, error) {
 		if first := v.First(); first != nil && first.Status == model.Fail {
 			r.Property = first.Property
 		}
-		r.Mutant, r.Clock = sum.Mutant, sum.Clock
+		r.Mutant, r.Clock, r.Agent = sum.Mutant, sum.Clock, sum.Agent
 	}
 	return r, nil
 }

@@ -34,7 +34,10 @@ type Run struct {
 	// Mutant names the planted bug the agent under test carried; "" for
 	// the reference agent.
 	Mutant string
-	Seed   int64
+	// Agent is the agent that ran; its Name "" means the reference, or
+	// the mutant.
+	Agent Agent
+	Seed  int64
 	// Options are what the verdict was checked against, for re-checking.
 	Options model.Options
 }
@@ -44,7 +47,10 @@ type Summary struct {
 	Format int    `json:"format"`
 	Name   string `json:"name"`
 	Mutant string `json:"mutant,omitempty"`
-	Seed   int64  `json:"seed"`
+	// Agent is the agent that ran; nil in reports written before they
+	// named it.
+	Agent *Agent `json:"agent,omitempty"`
+	Seed  int64  `json:"seed"`
 	// Clock is the clock the run ran on: "real" or "sim".
 	Clock   string         `json:"clock,omitempty"`
 	Status  model.Status   `json:"status"`
@@ -281,6 +287,10 @@ func summarize(r Run, intervals []model.Interval) Summary {
 		Checked:  checkedOf(opts),
 	}
 	sum.Handover, sum.Failover = ownershipGaps(intervals)
+	sum.Agent = &r.Agent
+	if r.Agent.Name == "" {
+		sum.Agent = &Agent{Name: agentOf(sum)}
+	}
 	return sum
 }
 
@@ -289,6 +299,9 @@ func markdown(r Run, s Summary) string {
 	fmt.Fprintf(&b, "# %s: %s\n\n", r.Name, strings.ToUpper(string(s.Status)))
 	if r.Mutant != "" {
 		fmt.Fprintf(&b, "The agent under test carried the planted bug **%s**; replay with `syncsim replay --mutant %s <this directory>`.\n\n", r.Mutant, r.Mutant)
+	}
+	if c := r.Agent.Command; c != nil {
+		fmt.Fprintf(&b, "The agent under test ran as a process: `%s` (%s, sha256 %s); `syncsim replay <this directory>` runs it again.\n\n", c.Line, c.Binary, c.SHA256)
 	}
 	if first := r.Verdict.First(); first != nil {
 		fmt.Fprintf(&b, "**%s %s.** %s\n\n", first.Property, first.Status, first.Summary)

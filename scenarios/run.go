@@ -17,6 +17,9 @@ import (
 type Options struct {
 	// System is the agent under test; nil means the reference agent.
 	System sim.System
+	// Command is the agent under test run as a process, instead of
+	// System: each incarnation an OS process (docs/agent-protocol.md).
+	Command *sim.Command
 	// Reports is the directory run reports go under; "" writes none.
 	Reports string
 	// KeepPassing writes a report for passing runs too; by default only
@@ -45,7 +48,7 @@ func (o Options) declared(sc *Scenario) sim.Declared {
 		return o.Agent
 	case sc.Agent != nil:
 		return *sc.Agent
-	case o.System == nil:
+	case o.System == nil && o.Command == nil:
 		return sim.Reference
 	}
 	return o.Agent
@@ -83,15 +86,45 @@ type Outcome struct {
 	Checked time.Duration
 	// Report is the run's report directory, if one was written.
 	Report string
+	// Agent is the agent that ran.
+	Agent reports.Agent
+}
+
+// agent names the agent under test, hashing a command's binary.
+func (o Options) agent() (reports.Agent, error) {
+	switch {
+	case o.Command != nil:
+		c := *o.Command
+		if c.Path == "" {
+			if err := c.Resolve(); err != nil {
+				return reports.Agent{}, err
+			}
+		}
+		cmd, err := reports.NewCommand(c.Line, c.Path)
+		return reports.Agent{Name: "command " + c.Line, Command: cmd}, err
+	case o.System != nil:
+		return reports.Agent{Name: "system"}, nil
+	case builtMutant != "":
+		return reports.Agent{Name: "mutant " + builtMutant}, nil
+	}
+	return reports.Agent{Name: "reference"}, nil
 }
 
 // Run plays sc against the system, checks the history and, as asked, writes
 // a report. An error means the harness could not run the scenario.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 	began := time.Now()
+	agent, err := opts.agent()
+	if err != nil {
+		return nil, err
+	}
 	declared := opts.declared(sc)
+	agent.Declared, err = json.Marshal(declared)
+	if err != nil {
+		return nil, err
+	}
 	checked := declared.Checks(sc.Expect, sc.LeaseTTL.Std())
-	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System, Clock: opts.Clock, Agent: declared, Expect: checked.Expect,
+	res, err := sim.Run(ctx, sc.Setup, sc.Steps, sim.Options{System: opts.System, Command: opts.Command, Clock: opts.Clock, Agent: declared, Expect: checked.Expect,
 		ReadyTimeout: opts.Timeouts.Ready, SettleTimeout: opts.Timeouts.Settle, CommitEvery: opts.Timeouts.CommitEvery, WindDown: opts.Timeouts.WindDown})
 	if err != nil {
 		return nil, err
@@ -103,6 +136,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 		Verdict:  model.Check(res.History, checked),
 		Checked:  time.Since(checking),
 		Duration: time.Since(began),
+		Agent:    agent,
 	}
 	if opts.Reports != "" && (opts.KeepPassing || out.Verdict.Status != model.Pass) {
 		out.Report, err = reports.Write(opts.Reports, reports.Run{
@@ -113,6 +147,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Outcome, error) {
 			Logs:     res.Logs,
 			Duration: out.Duration,
 			Mutant:   BuiltMutant(),
+			Agent:    agent,
 			Seed:     sc.Seed,
 			Options:  checked,
 		})
@@ -216,6 +251,9 @@ func NewLine(sc *Scenario, o *Outcome, err error) Line {
 	if o != nil {
 		l.Status, l.Seconds, l.Results, l.Report = o.Verdict.Status, o.Duration.Seconds(), o.Verdict.Results, o.Report
 		l.Clock = o.History.ClockName()
+		if o.Agent.Name != "" && builtMutant == "" {
+			l.Agent = o.Agent.String()
+		}
 	}
 	if err != nil {
 		l.Status, l.Error = Errored, err.Error()

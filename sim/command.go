@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -29,6 +30,28 @@ type Command struct {
 	// Early is how long a start watches for the process to exit at once;
 	// default DefaultEarly.
 	Early time.Duration
+	// Path is the binary to run for the first word, as Resolve found it;
+	// "" looks the word up as each process starts.
+	Path string
+}
+
+// Resolve sets c.Path to the absolute path of the binary the command's
+// first word names, looked up in $PATH unless it holds a slash: a harness
+// that later changes its working directory (sim.Init does) runs the same
+// binary, and a report can name and hash it.
+func (c *Command) Resolve() error {
+	words, err := SplitCommand(c.Line)
+	if err != nil {
+		return err
+	}
+	path, err := exec.LookPath(words[0])
+	if err != nil {
+		return fmt.Errorf("agent command %q: %w", c.Line, err)
+	}
+	if c.Path, err = filepath.Abs(path); err != nil {
+		return fmt.Errorf("agent command %q: %w", c.Line, err)
+	}
+	return nil
 }
 
 const (
@@ -158,6 +181,9 @@ func (c Command) start(env wire.Env, log io.Writer) (*osProcess, error) {
 	p := &osProcess{line: c.Line, grace: c.Grace, stderr: &tail{}, done: make(chan struct{})}
 	if p.grace <= 0 {
 		p.grace = DefaultGrace
+	}
+	if c.Path != "" {
+		words[0] = c.Path
 	}
 	p.cmd = exec.Command(words[0], words[1:]...)
 	p.cmd.Env = append(os.Environ(), env.Environ()...)

@@ -132,6 +132,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mutant := fs.String("mutant", "", mutantUsage)
 	junitPath := cliflag.Path(fs, "junit", "", "also write a JUnit XML file here: one test case per scenario")
 	clockName := clockFlag(fs, sim.RealClock)
+	agentF := addAgentFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim run [flags] NAME|FILE|all ...\n\nRuns the scenarios, telling of each on stderr as it finishes, then prints a table\nof them all in the order given.\n\nflags:")
 		fs.PrintDefaults()
@@ -145,6 +146,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	clock, ok := parseClock("run", *clockName, stderr)
 	if !ok {
+		return exitUsage
+	}
+	command, declared, ok := agentF.agent("run", clock, stderr)
+	if !ok || !agentF.alone("run", *mutant, stderr) {
 		return exitUsage
 	}
 	if *mutant != "" {
@@ -171,7 +176,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUndecided
 	}
 	b := batch{
-		opts:     scenarios.Options{Reports: *out, KeepPassing: !*failuresOnly, Clock: clock},
+		opts:     scenarios.Options{Reports: *out, KeepPassing: !*failuresOnly, Clock: clock, Command: command, Agent: declared},
 		parallel: *parallel,
 		asJSON:   *asJSON,
 		junit:    *junitPath,
@@ -279,6 +284,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := cliflag.Path(fs, "out", reports.Dir(), "directory for the reports of runs that fail")
 	mutant := fs.String("mutant", "", mutantUsage+" (default: the one the report's agent carried)")
 	clockName := clockFlag(fs, "")
+	agentF := addAgentFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim replay [flags] REPORT-DIR|SCENARIO-FILE\n\nWithout --clock, a report is replayed on the clock it ran on, a scenario file on the real one.\n\nflags:")
 		fs.PrintDefaults()
@@ -304,7 +310,12 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syncsim replay: %v\n", err)
 		return exitUsage
 	}
-	if *mutant == "" && r.Mutant != "" && r.Mutant != scenarios.BuiltMutant() {
+	if !agentF.given() {
+		if code, refused := agentF.replaying(r.Agent, stdout, stderr); refused {
+			return code
+		}
+	}
+	if *mutant == "" && !agentF.given() && r.Mutant != "" && r.Mutant != scenarios.BuiltMutant() {
 		*mutant = r.Mutant
 		fmt.Fprintf(stdout, "the reported agent carried the planted bug %s; replaying against it\n", r.Mutant)
 	}
@@ -314,6 +325,10 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	clock, ok := parseClock("replay", *clockName, stderr)
 	if !ok {
+		return exitUsage
+	}
+	command, declared, ok := agentF.agent("replay", clock, stderr)
+	if !ok || !agentF.alone("replay", *mutant, stderr) {
 		return exitUsage
 	}
 	if *mutant != "" {
@@ -331,7 +346,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "replaying %s %d times on the %s clock, watching %s\n", parsed.Name, *attempts, clock, what)
 	var status exitStatus
-	opts := scenarios.Options{Reports: *out, Clock: clock}
+	opts := scenarios.Options{Reports: *out, Clock: clock, Command: command, Agent: declared}
 	n := scenarios.Replay(ctx, parsed, *attempts, *parallel, r.Property, opts, func(i int, o *scenarios.Outcome, err error) {
 		if err != nil {
 			fmt.Fprintf(stdout, "  attempt %d: could not run: %v\n", i, err)
