@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/syncsim/syncsim/model"
@@ -186,8 +187,11 @@ type Hunting struct {
 	// reports, so that a command can show it: a hunt runs for minutes.
 	Progress func(Kill)
 	// Clock is the clock the runs live on. On the simulated clock the
-	// binary hunted is the simulated clock's (BuildSimClock).
+	// binary hunted is the simulated clock's (BuildSimClock), and a phase's
+	// runs are dealt out to Parallel processes.
 	Clock sim.Clock
+
+	lock *sync.Mutex // guards the Kill while processes of a phase run at once
 }
 
 // Hunt runs the syncsim binary bin (built with a mutant, or the reference)
@@ -209,7 +213,11 @@ func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 		if p.runs == 0 {
 			continue
 		}
-		if err := k.hunt(ctx, bin, p, began, h); err != nil {
+		parts := []phase{p}
+		if h.Clock == sim.SimClock {
+			parts = p.split(h.Parallel)
+		}
+		if err := k.huntAll(ctx, bin, parts, began, h); err != nil {
 			return k, fmt.Errorf("syncsim %s: %w", p.args[0], err)
 		}
 		if k.Killed && h.StopAtKill {
@@ -224,6 +232,65 @@ func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 type phase struct {
 	args []string
 	runs int
+}
+
+// split deals the phase's runs out to n processes, as simulated runs go
+// one per process: the catalogue by name, the exploration by shard (shard
+// i of n with the same seed runs every n-th seed from i: together, the
+// seeds of the whole phase).
+func (p phase) split(n int) []phase {
+	n = min(n, p.runs)
+	if n <= 1 {
+		return []phase{p}
+	}
+	var parts []phase
+	for i := range n {
+		args := slices.Clone(p.args)
+		runs := (p.runs - i + n - 1) / n
+		switch args[0] {
+		case "run":
+			args = args[:len(args)-1] // "all"
+			for j, sc := range Catalogue() {
+				if j%n == i {
+					args = append(args, sc.Name)
+				}
+			}
+		case "explore":
+			count := slices.Index(args, "--count")
+			args[count+1] = fmt.Sprint(runs)
+			args = append(args, "--shard", fmt.Sprintf("%d/%d", i+1, n))
+		}
+		parts = append(parts, phase{args, runs})
+	}
+	return parts
+}
+
+// huntAll runs the parts of a phase at once, a process each, counting
+// into k; with h.StopAtKill the first kill stops them all.
+func (k *Kill) huntAll(ctx context.Context, bin string, parts []phase, began time.Time, h Hunting) error {
+	if len(parts) == 1 {
+		return k.hunt(ctx, bin, parts[0], began, h)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h.lock = &sync.Mutex{}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			errs[i] = k.hunt(ctx, bin, p, began, h)
+			h.lock.Lock()
+			defer h.lock.Unlock()
+			if errs[i] != nil || k.Killed && h.StopAtKill {
+				cancel() // the others' runs no longer matter
+			}
+		})
+	}
+	wg.Wait()
+	if k.Killed && h.StopAtKill {
+		return nil // the parts stopped for the kill
+	}
+	return errors.Join(errs...)
 }
 
 // stderrKept bounds how much of a child's stderr Hunt keeps to explain it.
@@ -254,17 +321,18 @@ func (k *Kill) hunt(ctx context.Context, bin string, p phase, began time.Time, h
 		return err
 	}
 	seen, err := k.read(stdout, began, h)
-	if err != nil || (k.Killed && h.StopAtKill) {
+	killed := h.killed(k)
+	if err != nil || killed {
 		cancel() // what the child does next no longer matters
 	}
 	waited := cmd.Wait()
 	switch {
+	case killed:
+		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case err != nil:
 		return err
-	case k.Killed && h.StopAtKill:
-		return nil
 	}
 	return seen.explain(waited, p.runs, stderr.String())
 }
@@ -289,34 +357,54 @@ func (k *Kill) read(r io.Reader, began time.Time, h Hunting) (seen, error) {
 		if err != nil {
 			return s, err
 		}
-		s.runs++
-		k.Runs++
-		switch l.Status {
-		case Errored:
-			return s, fmt.Errorf("%s could not run: %s", l.Name, l.Error)
-		case model.Fail:
-			s.violations++
-			k.Violations++
-			first := model.Verdict{Results: l.Results}.First()
-			if first == nil {
-				return s, fmt.Errorf("%s failed, but its line names no failed property", l.Name)
-			}
-			if !k.Killed {
-				k.Killed, k.Property, k.Scenario, k.Report = true, first.Property, l.Name, l.Report
-				k.Elapsed = time.Since(began)
-			}
-		case model.Undecided:
-			s.undecided++
-			k.Undecided++
-		}
-		if h.Progress != nil {
-			h.Progress(*k)
-		}
-		if k.Killed && h.StopAtKill {
-			return s, nil
+		stop, err := k.count(&s, l, began, h)
+		if err != nil || stop {
+			return s, err
 		}
 	}
 	return s, lines.Err()
+}
+
+// count counts one run line into s and k, and says whether the hunt is
+// over (with h.StopAtKill, k is killed).
+func (k *Kill) count(s *seen, l Line, began time.Time, h Hunting) (stop bool, err error) {
+	if h.lock != nil {
+		h.lock.Lock()
+		defer h.lock.Unlock()
+	}
+	s.runs++
+	k.Runs++
+	switch l.Status {
+	case Errored:
+		return false, fmt.Errorf("%s could not run: %s", l.Name, l.Error)
+	case model.Fail:
+		s.violations++
+		k.Violations++
+		first := model.Verdict{Results: l.Results}.First()
+		if first == nil {
+			return false, fmt.Errorf("%s failed, but its line names no failed property", l.Name)
+		}
+		if !k.Killed {
+			k.Killed, k.Property, k.Scenario, k.Report = true, first.Property, l.Name, l.Report
+			k.Elapsed = time.Since(began)
+		}
+	case model.Undecided:
+		s.undecided++
+		k.Undecided++
+	}
+	if h.Progress != nil {
+		h.Progress(*k)
+	}
+	return k.Killed && h.StopAtKill, nil
+}
+
+// killed reports whether the hunt is over because k is killed.
+func (h Hunting) killed(k *Kill) bool {
+	if h.lock != nil {
+		h.lock.Lock()
+		defer h.lock.Unlock()
+	}
+	return k.Killed && h.StopAtKill
 }
 
 // explain checks that a child's exit agrees with the runs it reported:

@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
+	"github.com/syncsim/syncsim/sim"
 )
 
 func TestMutantsApply(t *testing.T) {
@@ -324,5 +326,69 @@ func assertFiles(t *testing.T, dir string, want ...string) {
 	})
 	if !slices.Equal(got, want) {
 		t.Errorf("copied %q, want %q", got, want)
+	}
+}
+
+// TestSplitDealsEveryRun: a phase dealt out to processes runs every one of
+// its runs once: the catalogue by name, the exploration by shard.
+func TestSplitDealsEveryRun(t *testing.T) {
+	run := phase{[]string{"run", "--json", "all"}, len(Catalogue())}
+	names := map[string]int{}
+	total := 0
+	for _, p := range run.split(2) {
+		total += p.runs
+		for _, a := range p.args[2:] {
+			names[a]++
+		}
+		if len(p.args)-2 != p.runs {
+			t.Errorf("part %v owes %d runs", p.args, p.runs)
+		}
+	}
+	if total != len(Catalogue()) || len(names) != len(Catalogue()) {
+		t.Errorf("the parts run %d scenarios, %d distinct, of %d", total, len(names), len(Catalogue()))
+	}
+	for name, n := range names {
+		if n != 1 {
+			t.Errorf("%s runs %d times", name, n)
+		}
+	}
+	explore := phase{[]string{"explore", "--count", "5", "--seed", "1"}, 5}
+	parts := explore.split(2)
+	if len(parts) != 2 || parts[0].runs != 3 || parts[1].runs != 2 {
+		t.Fatalf("5 drawn runs split in 2: %+v", parts)
+	}
+	for i, p := range parts {
+		want := []string{"explore", "--count", fmt.Sprint(p.runs), "--seed", "1", "--shard", fmt.Sprintf("%d/2", i+1)}
+		if !slices.Equal(p.args, want) {
+			t.Errorf("part %d: %q, want %q", i, p.args, want)
+		}
+	}
+	if got := (phase{[]string{"explore", "--count", "1"}, 1}).split(4); len(got) != 1 {
+		t.Errorf("one run split in 4 gives %d parts", len(got))
+	}
+}
+
+// TestHuntPartsStopAtKill: on the simulated clock a phase runs in parts at
+// once, and the first kill stops every part: here the part that runs
+// owner-crash fails it, and the other would go on for a minute.
+func TestHuntPartsStopAtKill(t *testing.T) {
+	fail := string(Line{Name: "owner-crash", Status: model.Fail, Results: []model.Result{{Property: model.ExclusiveWork, Status: model.Fail, Expected: true}}}.Encode())
+	script := fmt.Sprintf(`#!/bin/sh
+case "$%s" in *owner-crash*) echo '%s';; esac
+trap 'exit 130' INT
+sleep 60 >/dev/null 2>&1 &
+wait
+`, SimArgsEnv, fail)
+	bin := filepath.Join(t.TempDir(), "syncsim")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	k, err := Hunt(context.Background(), bin, "m", Hunting{Out: t.TempDir(), Parallel: 2, StopAtKill: true, Clock: sim.SimClock})
+	if err != nil || !k.Killed || k.Scenario != "owner-crash" {
+		t.Fatalf("Hunt = %+v, %v; want a kill by owner-crash", k, err)
+	}
+	if d := time.Since(began); d > 30*time.Second {
+		t.Errorf("the hunt took %v: the other part was not stopped at the kill", d)
 	}
 }
