@@ -99,11 +99,13 @@ func Explore(ctx context.Context, c Campaign, each func(t Tally, sc *Scenario, o
 			}
 		}
 	}()
+	space := c.Space
+	space.NoLeader = space.NoLeader || !c.Options.declared(&Scenario{}).Leads
 	var workers sync.WaitGroup
 	for range c.Parallel {
 		workers.Go(func() {
 			for seed := range seeds {
-				sc := c.Space.Drawn(seed)
+				sc := space.Drawn(seed)
 				out, err := Run(ctx, sc, c.Options)
 				results <- result{sc, out, err}
 			}

@@ -22,6 +22,9 @@ type Space struct {
 	// AllowQuorumLoss lets member faults take a majority out at once (one
 	// member always stays up); without it a minority at most is out.
 	AllowQuorumLoss bool
+	// NoLeader draws no step targeting "leader": for an agent that elects
+	// none (sim.Declared.Leads), such a step could only go unapplied.
+	NoLeader bool
 }
 
 // Bounds of a drawn timeline, chosen so that a scenario runs in about ten
@@ -253,6 +256,7 @@ func (d *drawing) actions() []action {
 			// The writes an agent makes all the time: a stall on a
 			// registration or a campaign would seldom begin.
 			s.On = uniform(t, "on", []string{"", layout.Assign, layout.Claims, layout.Checkpoints})
+			s.Optional = s.On != "" // a drawn stall's write may never come, like a vacant role
 			d.add(s)
 		}},
 		{"remove-sync", len(present) > 1, func(t *rapid.T) {
@@ -289,6 +293,9 @@ func (d *drawing) drawFor(t *rapid.T) sim.Duration {
 // fault lands on whoever holds the role when it runs.
 func (d *drawing) drawAgent(t *rapid.T) sim.Target {
 	targets := []sim.Target{sim.AnyAgent, sim.LeaderAgent}
+	if d.sp.NoLeader {
+		targets = targets[:1]
+	}
 	for _, n := range d.present(true) {
 		targets = append(targets, sim.Target(sim.OwnerOf+" "+sim.SyncName(n)))
 	}

@@ -124,3 +124,28 @@ func TestDrawnCoversTheLanguage(t *testing.T) {
 		t.Error("no drawn fault was healed by a heal action")
 	}
 }
+
+// TestNoLeaderDrawsNoLeaderTargets: for an agent that elects no leader a
+// campaign draws no step it could not fill; the reference's still does.
+func TestNoLeaderDrawsNoLeaderTargets(t *testing.T) {
+	leaders := func(sp Space) int {
+		n := 0
+		for seed := int64(0); seed < 200; seed++ {
+			for _, s := range sp.Drawn(seed).Steps {
+				if s.Target == sim.LeaderAgent {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := leaders(Space{}); n == 0 {
+		t.Fatal("200 drawn scenarios never targeted the leader")
+	}
+	if n := leaders(Space{NoLeader: true}); n > 0 {
+		t.Fatalf("with NoLeader, %d steps targeted the leader", n)
+	}
+	if (Options{System: lockAgent}).declared(&Scenario{}).Leads {
+		t.Fatal("a System that declares nothing is taken to elect a leader")
+	}
+}

@@ -185,10 +185,16 @@ func (x *executor) run(ctx context.Context, t0 time.Time, i int, s Step) (heal f
 	return func() {
 		undo()
 		if !started.Load() {
-			// The write it waited for never came: the step ran as
-			// written, and had nothing to hold.
-			x.rec.record(model.Event{Kind: model.FaultStart, Fault: string(s.Fault), Target: target,
+			// The write it waited for never came: the fault held
+			// nothing, so the run proves nothing of it unless the
+			// scenario said it may not come.
+			kind := model.Skipped
+			if s.Optional {
+				kind = model.NotApplied
+			}
+			x.rec.record(model.Event{Kind: kind, Fault: string(s.Fault), Target: target,
 				Detail: describe(i, s) + fmt.Sprintf(": never began, %s sent no write under %s/ before its end", target, s.On)})
+			return
 		}
 		end()
 	}

@@ -311,7 +311,8 @@ func TestVacantOnlyAtInjection(t *testing.T) {
 }
 
 // TestStallOnAWrite: a stall armed on a write begins when the write comes;
-// one whose write never comes is recorded as never begun, at its end.
+// one whose write never comes held nothing: the run did not go as written
+// (skipped), or, when the step is optional, it was not applied.
 func TestStallOnAWrite(t *testing.T) {
 	x, c := fakeWorld(2, 1, 1)
 	fleet := x.agents.(*fakeFleet)
@@ -322,17 +323,31 @@ func TestStallOnAWrite(t *testing.T) {
 	}()
 	x.play(context.Background(), []Step{
 		{Fault: Stall, Target: "agent-1", On: "assign", For: ms(200)},
-		{Fault: Stall, Target: "agent-2", On: "claims", For: ms(250)},
+		{Fault: Stall, Target: "agent-2", On: "records/leases", For: ms(250)},
 	})
-	equal(t, "calls", c.list(), []string{"agent-1 arm assign", "agent-2 arm claims", "agent-1 release", "agent-2 release"})
+	equal(t, "calls", c.list(), []string{"agent-1 arm assign", "agent-2 arm records/leases", "agent-1 release", "agent-2 release"})
 	var starts []string
 	for _, e := range x.rec.history().Events {
 		if e.Kind == model.FaultStart {
 			starts = append(starts, e.Target+": "+e.Detail)
 		}
 	}
-	equal(t, "starts", starts, []string{
-		"agent-1: step 1: stall agent-1 at its write under assign/ for 200ms",
-		"agent-2: step 2: stall agent-2 at its write under claims/ for 250ms: never began, agent-2 sent no write under claims/ before its end",
-	})
+	equal(t, "starts", starts, []string{"agent-1: step 1: stall agent-1 at its write under assign/ for 200ms"})
+	never := "step 2: stall agent-2 at its write under records/leases/ for 250ms: never began, agent-2 sent no write under records/leases/ before its end"
+	equal(t, "never began", neverBegan(x), []string{"skipped " + never})
+
+	x, _ = fakeWorld(2, 1, 1)
+	x.play(context.Background(), []Step{{Fault: Stall, Target: "agent-2", On: "records/leases", For: ms(250), Optional: true}})
+	equal(t, "never began, optional", neverBegan(x), []string{"not-applied " + strings.Replace(never, "step 2", "step 1", 1)})
+}
+
+// neverBegan lists the events recording a step that never began, as "kind detail".
+func neverBegan(x *executor) []string {
+	var out []string
+	for _, e := range x.rec.history().Events {
+		if strings.Contains(e.Detail, "never began") {
+			out = append(out, fmt.Sprintf("%s %s", e.Kind, e.Detail))
+		}
+	}
+	return out
 }

@@ -20,7 +20,9 @@ const (
 	Stall      Fault = "stall"
 )
 
-// StallDirs are the directories a stall may wait on ("on").
+// StallDirs are the reference layout's directories a stall may wait on
+// ("on"); any other directory under the prefix does as well, for an agent
+// of its own layout.
 var StallDirs = []string{layout.Agents, layout.Leader, layout.Assign, layout.Claims, layout.Checkpoints}
 
 // Cutting an agent off from etcd past its lease, while it keeps running,
@@ -70,8 +72,10 @@ var agentFaults = []Failpoint{
 	&fault{name: Stall, target: AgentTarget, weight: 1, out: true, params: []string{"on"},
 		doc: "hold its traffic both ways, as a stalled network does; the agent runs on, and a request it gave up on " +
 			"still arrives (its cancel cannot overtake it). With `\"on\": \"assign\"` (or `claims`, `checkpoints`, " +
-			"`leader`, `agents`) the stall begins as the agent sends its next write under that directory, so that " +
-			"write is the one held: a failpoint from outside the agent. If no such write comes before its end, it holds nothing",
+			"`leader`, `agents`, or any directory of an agent's own layout, such as `records/leases`) the stall begins as " +
+			"the agent sends its next write under that directory, so that write is the one held: a failpoint from outside " +
+			"the agent. If no such write comes before its end, it held nothing and the run is undecided, unless the step " +
+			"says `\"optional\": true` (then it is not applied)",
 		heal:     "deliver what was held, late and in order",
 		validate: validStall,
 		inject:   injectStall},
@@ -101,9 +105,14 @@ func validDelay(s Step, setup Setup) []string {
 	return nil
 }
 
+// validStall checks "on": a directory relative to the prefix, such as
+// "claims" or "records/leases".
 func validStall(s Step, _ Setup) []string {
-	if s.On != "" && !slices.Contains(StallDirs, s.On) {
-		return []string{fmt.Sprintf(`"on" %q is not a directory of the key space; write one of %s`, s.On, strings.Join(StallDirs, ", "))}
+	if s.On == "" {
+		return nil
+	}
+	if strings.HasPrefix(s.On, "/") || strings.HasSuffix(s.On, "/") || slices.Contains(strings.Split(s.On, "/"), "") || slices.Contains(strings.Split(s.On, "/"), "..") {
+		return []string{fmt.Sprintf(`"on" %q is not a directory under the key prefix: write it relative to the prefix, without leading or trailing "/" (the reference layout's are %s)`, s.On, strings.Join(StallDirs, ", "))}
 	}
 	return nil
 }

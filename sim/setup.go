@@ -39,10 +39,16 @@ type Step struct {
 	Latency Duration `json:"latency,omitempty"`
 	Jitter  Duration `json:"jitter,omitempty"`
 	// On makes a "stall" begin as the agent next sends a write under this
-	// directory of the key space ("assign", "claims", "checkpoints",
-	// "leader", "agents") rather than at At; the write is held with the
-	// rest. A stall whose write never comes by its end holds nothing.
+	// directory of the key space, relative to the prefix (the reference
+	// layout's "assign", "claims", "checkpoints", "leader", "agents", or
+	// any of an agent's own) rather than at At; the write is held with the
+	// rest. A stall whose write never comes by its end held nothing: the
+	// run did not go as written, and is undecided, unless Optional.
 	On string `json:"on,omitempty"`
+	// Optional says the step may find nothing to act on (a stall whose
+	// write never comes): it is then recorded as not applied, and the run
+	// stays decided.
+	Optional bool `json:"optional,omitempty"`
 	// Definition is the new definition for "add-sync" and "change-sync"
 	// (default: a JSON object naming the sync and the step).
 	Definition string `json:"definition,omitempty"`
