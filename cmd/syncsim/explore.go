@@ -115,6 +115,9 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 		return nil, exitUsage
 	}
 	c.Options.Clock = clock
+	if clock == sim.SimClock {
+		c.Parallel = 1 // a simulated run takes the process; shards (--shard, make soak JOBS=n) run side by side
+	}
 	if x.mutant != "" {
 		return x, exitPass // the mutant's own syncsim reads the rest
 	}
