@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -173,6 +175,9 @@ type Kill struct {
 	Runs       int
 	Violations int
 	Undecided  int
+	// Replays is how many times the killing scenario was run again
+	// (Hunting.Replay), and Reproduced how many of those failed again.
+	Replays, Reproduced int
 }
 
 // Hunting tunes Hunt.
@@ -190,6 +195,11 @@ type Hunting struct {
 	// binary hunted is the simulated clock's (BuildSimClock), and a phase's
 	// runs are dealt out to Parallel processes.
 	Clock sim.Clock
+
+	// Replay, with StopAtKill, runs the killing scenario again this many
+	// times after a kill (syncsim replay), counting how often it fails
+	// again: how repeatable the kill is.
+	Replay int
 
 	lock *sync.Mutex // guards the Kill while processes of a phase run at once
 }
@@ -221,11 +231,40 @@ func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 			return k, fmt.Errorf("syncsim %s: %w", p.args[0], err)
 		}
 		if k.Killed && h.StopAtKill {
-			return k, nil
+			return k, k.replay(ctx, bin, h)
 		}
 	}
 	k.Elapsed = time.Since(began)
 	return k, nil
+}
+
+// reproduced is how replay says how often a failure came back.
+var reproduced = regexp.MustCompile(`(?m)^reproduced (\d+) of (\d+) `)
+
+// replay runs the killing report again h.Replay times with bin and counts
+// into k how often it failed again.
+func (k *Kill) replay(ctx context.Context, bin string, h Hunting) error {
+	if h.Replay <= 0 || k.Report == "" {
+		return nil
+	}
+	args := []string{"replay", "--attempts", fmt.Sprint(h.Replay), "--parallel", fmt.Sprint(h.Parallel), "--out", h.Out, k.Report}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if h.Clock == sim.SimClock {
+		var err error
+		if cmd, err = SimCommand(ctx, bin, args...); err != nil {
+			return err
+		}
+	}
+	stderr := &tail{max: stderrKept}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	m := reproduced.FindSubmatch(out)
+	if m == nil {
+		return fmt.Errorf("syncsim replay %s: %v, and it did not say how often the failure came back; its stderr ends:\n%s", k.Report, err, stderr)
+	}
+	k.Reproduced, _ = strconv.Atoi(string(m[1]))
+	k.Replays, _ = strconv.Atoi(string(m[2]))
+	return nil
 }
 
 // A phase is one command Hunt runs and the run lines it must print.

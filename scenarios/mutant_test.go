@@ -392,3 +392,32 @@ wait
 		t.Errorf("the hunt took %v: the other part was not stopped at the kill", d)
 	}
 }
+
+// TestHuntReplaysTheKill: after a kill, Hunting.Replay runs the killing
+// report again and counts how often it failed again, from replay's own
+// words; a replay that does not say is an error.
+func TestHuntReplaysTheKill(t *testing.T) {
+	fail := string(Line{Name: "owner-crash", Status: model.Fail, Report: "/r/owner-crash", Results: []model.Result{{Property: model.ExclusiveWork, Status: model.Fail, Expected: true}}}.Encode())
+	for _, tc := range []struct {
+		said       string
+		reproduced int
+		ok         bool
+	}{
+		{"replaying owner-crash 20 times\nreproduced 19 of 20 (95%)", 19, true},
+		{"replaying owner-crash 20 times", 0, false},
+	} {
+		script := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in replay) printf '%%s\\n' '%s';; *) echo '%s';; esac\n",
+			strings.ReplaceAll(tc.said, "\n", "' '"), fail)
+		bin := filepath.Join(t.TempDir(), "syncsim")
+		if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		k, err := Hunt(context.Background(), bin, "m", Hunting{Out: t.TempDir(), Parallel: 1, StopAtKill: true, Replay: 20})
+		if tc.ok && (err != nil || k.Replays != 20 || k.Reproduced != tc.reproduced) {
+			t.Errorf("replay said %q: Hunt = %+v, %v; want %d of 20", tc.said, k, err, tc.reproduced)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("replay said %q: Hunt = %+v with no error", tc.said, k)
+		}
+	}
+}

@@ -27,6 +27,7 @@ type hunting struct {
 	root              string // the module a mutant is built from
 	self              string // this binary, the reference agent
 	clock             sim.Clock
+	replay            int // runs of each killing scenario again
 }
 
 // mutants runs the reference agent and every planted bug (or those named)
@@ -75,7 +76,7 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // options are Hunt's options for one agent.
 func (h *hunting) options(stopAtKill bool, progress func(scenarios.Kill)) scenarios.Hunting {
-	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress, Clock: h.clock}
+	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress, Clock: h.clock, Replay: h.replay}
 }
 
 // binary is the binary to hunt an agent with: bin, a syncsim built from
@@ -120,6 +121,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	fs.IntVar(&h.explore, "explore", 30, "drawn scenarios to run after the catalogue (seeds 1 onwards)")
 	fs.IntVar(&h.parallel, "parallel", 3, "scenarios to run at once")
 	clockName := clockFlag(fs, sim.RealClock)
+	fs.IntVar(&h.replay, "replay", 0, "after each kill, run the killing scenario again this many times and show how often it failed again")
 	cliflag.PathVar(fs, &h.out, "out", reports.Dir(), "directory for the reports of failed runs")
 	cliflag.PathVar(fs, &h.junit, "junit", "", "also write a JUnit XML file here: one test case per agent (a survivor or an accused reference fails)")
 	fs.Usage = func() {
@@ -130,7 +132,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	if err != nil {
 		return nil, parseFailed(err)
 	}
-	if h.explore < 0 || h.parallel < 1 {
+	if h.explore < 0 || h.parallel < 1 || h.replay < 0 {
 		fs.Usage()
 		return nil, exitUsage
 	}
@@ -220,10 +222,10 @@ func (t killTable) record(k scenarios.Kill, problem string, errored bool) {
 	t.cases.Suite(mutantSuite).Add(c)
 }
 
-const rowFormat = "%-28s %-22s %-9s %-30s %8s %5s\n"
+const rowFormat = "%-28s %-22s %-9s %-30s %8s %5s %8s\n"
 
 func (t killTable) header() {
-	fmt.Fprintf(t.w, rowFormat, "agent", "result", "property", "scenario", "seconds", "runs")
+	fmt.Fprintf(t.w, rowFormat, "agent", "result", "property", "scenario", "seconds", "runs", "replayed")
 }
 
 func (t killTable) row(k scenarios.Kill, result string) {
@@ -231,7 +233,11 @@ func (t killTable) row(k scenarios.Kill, result string) {
 	if k.Killed {
 		prop, sc = string(k.Property), k.Scenario
 	}
-	fmt.Fprintf(t.w, rowFormat, k.Agent, result, prop, sc, fmt.Sprintf("%.1f", k.Elapsed.Seconds()), fmt.Sprint(k.Runs))
+	replayed := "-"
+	if k.Replays > 0 {
+		replayed = fmt.Sprintf("%d/%d", k.Reproduced, k.Replays)
+	}
+	fmt.Fprintf(t.w, rowFormat, k.Agent, result, prop, sc, fmt.Sprintf("%.1f", k.Elapsed.Seconds()), fmt.Sprint(k.Runs), replayed)
 }
 
 // failed is the row of an agent whose runs could not all be carried out:
