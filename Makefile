@@ -9,6 +9,7 @@ SYNCSIM := $(CURDIR)/.bin/syncsim
 EXPLORE_TIME ?= 2m
 DURATION ?= 10m
 MUTANT_EXPLORE ?= 30
+MUTANT_REPLAY ?= 20
 # The clock of explore, soak and mutants: sim (simulated, in memory) or real.
 CLOCK ?= sim
 
@@ -67,10 +68,12 @@ explore: $(SYNCSIM)
 	$(SYNCSIM) explore --clock $(CLOCK) --duration $(EXPLORE_TIME)
 
 ## mutants: build syncsim with each planted bug of scenarios/mutants and run it over the catalogue,
-## then MUTANT_EXPLORE (30) drawn scenarios, until a run fails; the reference agent runs the same
-## in full. Prints the kill table; fails if a mutant survives or the reference agent is accused.
+## then MUTANT_EXPLORE (30) drawn scenarios, until a run fails, and runs the killing scenario
+## MUTANT_REPLAY (20) times again; the reference agent runs the same in full. Prints the kill table;
+## fails if a mutant survives or the reference agent is accused. CLOCK=real for the fidelity
+## mode (about 12 minutes; MUTANT_REPLAY=0 keeps it so).
 mutants: $(SYNCSIM)
-	$(SYNCSIM) mutants --clock $(CLOCK) --explore $(MUTANT_EXPLORE)
+	$(SYNCSIM) mutants --clock $(CLOCK) --explore $(MUTANT_EXPLORE) --replay $(MUTANT_REPLAY)
 
 ## soak: the reference agent under exploration for DURATION (default 10m), in JOBS (2) processes
 ## that split one campaign (explore --shard i/JOBS: a simulated run takes a process of its own);
