@@ -226,6 +226,9 @@ func span(ops []porcupine.Operation) (int64, int64) {
 // outside the operations' span is drawn.
 func clipped(all []porcupine.Annotation, from, to int64) []porcupine.Annotation {
 	var out []porcupine.Annotation
+	if from > to {
+		return nil // no operations: no span to draw in (and no ticks to count from Never)
+	}
 	for _, a := range all {
 		if a.End < from || a.Start > to {
 			continue

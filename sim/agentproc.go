@@ -131,8 +131,12 @@ func (w *world) startCommand(p *proc) error {
 	w.sink.server.Admit(p.id, incarnation)
 	env := wire.Env{Endpoints: p.link.endpoints(), Prefix: w.opts.Prefix, Agent: p.id, Incarnation: incarnation,
 		LeaseTTL: w.setup.LeaseTTL.Std(), Sink: w.sink.url}
+	// Recorded before it starts: it may report to the sink at once,
+	// within the start's watch for an early exit.
+	w.rec.record(model.Event{Kind: model.AgentStart, Agent: p.id})
 	ps, err := w.opts.Command.start(env, p.log)
 	if err != nil {
+		w.rec.record(model.Event{Kind: model.AgentExit, Agent: p.id, Detail: err.Error()})
 		p.link.close()
 		// Kept, ended, for its log: what it printed says why.
 		p.stopping.Store(true)
@@ -142,7 +146,6 @@ func (w *world) startCommand(p *proc) error {
 	}
 	p.os = ps
 	w.procs[p.id] = p
-	w.rec.record(model.Event{Kind: model.AgentStart, Agent: p.id})
 	go func() {
 		<-ps.exited()
 		if !p.stopping.Load() {
