@@ -21,11 +21,12 @@ type recorder struct {
 	events  []model.Event
 	workers int
 	owners  map[string]map[int]string // sync -> running worker -> agent
+	worked  map[string]bool           // syncs that have had a worker
 	leader  string
 }
 
 func newRecorder() *recorder {
-	return &recorder{start: time.Now(), owners: map[string]map[int]string{}}
+	return &recorder{start: time.Now(), owners: map[string]map[int]string{}, worked: map[string]bool{}}
 }
 
 // now is the harness clock: nanoseconds since the run started.
@@ -44,6 +45,7 @@ func (r *recorder) record(e model.Event) {
 			r.owners[e.Sync] = map[int]string{}
 		}
 		r.owners[e.Sync][e.Worker] = e.Agent
+		r.worked[e.Sync] = true
 	case model.WorkExit:
 		delete(r.owners[e.Sync], e.Worker)
 	case model.LeaderWon:
@@ -89,10 +91,15 @@ func (r *recorder) currentLeader() (string, bool) {
 	return r.leader, r.leader != ""
 }
 
-// owned reports whether every one of syncs has a running worker.
-func (r *recorder) owned(syncs []string) bool {
+// owned reports whether every one of syncs has a running worker or, for
+// an agent whose syncs may be idle between its workers (batches), has had
+// one.
+func (r *recorder) owned(syncs []string, idles bool) bool {
 	for _, s := range syncs {
-		if _, ok := r.owner(s, anyAgent); !ok {
+		r.mu.Lock()
+		worked := r.worked[s]
+		r.mu.Unlock()
+		if _, ok := r.owner(s, anyAgent); !ok && !(idles && worked) {
 			return false
 		}
 	}
