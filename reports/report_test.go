@@ -48,8 +48,11 @@ func TestWriteLeavesACompleteDirectory(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if len(names) != 2 || names[0] != filepath.Base(dir) || names[1] != "index.html" {
-		t.Errorf("want only the finished report and the index under %s, found %v", root, names)
+	if len(names) != 3 || names[0] != filepath.Base(dir) || names[1] != "index.html" || names[2] != "latest" {
+		t.Errorf("want only the finished report, the index and the latest link under %s, found %v", root, names)
+	}
+	if target, err := os.Readlink(filepath.Join(root, "latest")); err != nil || target != filepath.Base(dir) {
+		t.Errorf("latest links to %q (%v), want the report just written", target, err)
 	}
 	index, _ := os.ReadFile(filepath.Join(root, "index.html"))
 	if !strings.Contains(string(index), filepath.Base(dir)+"/timeline.svg") || !strings.Contains(string(index), "FAIL") {
