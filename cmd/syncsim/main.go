@@ -102,19 +102,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func list(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+// noArgs parses the command line of a command that takes no arguments
+// and no flags; false comes with the exit code to end with.
+func noArgs(name, help string, args []string, stderr io.Writer) (int, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: syncsim list\n\nLists the scripted scenarios of the catalogue, with what each does.")
-	}
+	fs.Usage = func() { fmt.Fprintf(stderr, "usage: syncsim %s\n\n%s\n", name, help) }
 	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
-		return parseFailed(err)
+		return parseFailed(err), false
 	}
 	if len(pos) > 0 {
 		fs.Usage()
-		return exitUsage
+		return exitUsage, false
+	}
+	return exitPass, true
+}
+
+func list(args []string, stdout, stderr io.Writer) int {
+	if code, ok := noArgs("list", "Lists the scripted scenarios of the catalogue, with what each does.", args, stderr); !ok {
+		return code
 	}
 	for _, sc := range scenarios.Catalogue() {
 		fmt.Fprintf(stdout, "%-28s %s\n", sc.Name, sc.Description)
