@@ -45,12 +45,13 @@ func TestListAgentsShowsLeaderAndLoad(t *testing.T) {
 		}
 	}()
 	for _, id := range []string{"a1", "a2"} {
-		obs[id] = &recorder{}
+		o := &recorder{}
+		obs[id] = o
 		actx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() {
+		go func() { // reads no map: the next agent's entry is written meanwhile
 			done <- agent.Run(actx, agent.Config{Client: client, Prefix: "/t/", ID: id, LeaseTTL: time.Second, SafetyMargin: 300 * time.Millisecond,
-				Syncer: f.syncer(id), Observer: obs[id]})
+				Syncer: f.syncer(id), Observer: o})
 		}()
 		stop[id] = sync.OnceFunc(func() { cancel(); <-done })
 	}
