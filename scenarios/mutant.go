@@ -59,7 +59,8 @@ func Mutants() []Mutant {
 }
 
 // Build copies the module at root into dir, applies the patch there, and
-// builds the patched syncsim command, returning its path. The binary
+// builds the patched syncsim and syncagent commands, returning syncsim's
+// path (syncagent's is MutantAgent). The binary
 // carries the mutant's name (BuiltMutant), so every report it writes says
 // which planted bug it ran, however it is started. The production agent
 // package is never touched.
@@ -74,12 +75,24 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 	}
 	bin := filepath.Join(dir, "syncsim")
 	build := exec.CommandContext(ctx, "go", "build", "-ldflags", linkerVars(m.Name, dir), "-o", bin, "./cmd/syncsim")
-	build.Dir = dir
+	// The copy is its own module: a go.work in the environment (make test's,
+	// for the simulated clock) would not list it.
+	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build mutant %s: %v\n%s", m.Name, err, out)
 	}
+	// The reference agent as a process carries the bug too.
+	build = exec.CommandContext(ctx, "go", "build", "-o", MutantAgent(bin), "./cmd/syncagent")
+	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build mutant %s's syncagent: %v\n%s", m.Name, err, out)
+	}
 	return bin, nil
 }
+
+// MutantAgent is where Build put the patched syncagent, beside the
+// patched syncsim bin.
+func MutantAgent(bin string) string { return filepath.Join(filepath.Dir(bin), "syncagent") }
 
 // BuildScratch builds the mutant in a new scratch directory (see Build);
 // cleanup removes the directory.
@@ -196,6 +209,11 @@ type Hunting struct {
 	// runs are dealt out to Parallel processes.
 	Clock sim.Clock
 
+	// Agent are the flags that choose the agent under test, given to
+	// every syncsim the hunt runs (--agent …); nil hunts the agent
+	// the binary runs in-process.
+	Agent []string
+
 	// Replay, with StopAtKill, runs the killing scenario again this many
 	// times after a kill (syncsim replay), counting how often it fails
 	// again: how repeatable the kill is.
@@ -215,9 +233,10 @@ func Hunt(ctx context.Context, bin, agent string, h Hunting) (Kill, error) {
 	k := Kill{Agent: agent}
 	began := time.Now()
 	par, clock := fmt.Sprint(h.Parallel), string(cmp.Or(h.Clock, sim.RealClock))
+	run := append([]string{"run", "--json", "--failures-only", "--parallel", par, "--clock", clock, "--out", h.Out}, h.Agent...)
 	phases := []phase{
-		{[]string{"run", "--json", "--failures-only", "--parallel", par, "--clock", clock, "--out", h.Out, "all"}, len(Catalogue())},
-		{[]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(h.Explore), "--seed", "1", "--parallel", par, "--clock", clock, "--out", h.Out}, h.Explore},
+		{append(run, "all"), len(Catalogue())},
+		{append([]string{"explore", "--json", "--keep-going", "--shrink=false", "--count", fmt.Sprint(h.Explore), "--seed", "1", "--parallel", par, "--clock", clock, "--out", h.Out}, h.Agent...), h.Explore},
 	}
 	for _, p := range phases {
 		if p.runs == 0 {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/syncsim/syncsim/internal/readfile"
@@ -88,8 +89,66 @@ func (a *agentFlags) agent(command string, clock sim.Clock, stderr io.Writer) (*
 			return fail("--agent-spec %s: %s", a.spec, strings.Join(problems, "; "))
 		}
 	}
+	if d.IsZero() && isReference(a.line) {
+		d = sim.Reference // syncagent's own layout: every check of etcd's log applies
+	}
 	d.Fenced = d.Fenced || a.fenced
 	return c, d, true
+}
+
+// isReference reports whether line runs the reference agent as a process:
+// syncagent run --syncer sink.
+func isReference(line string) bool {
+	words, err := sim.SplitCommand(line)
+	if err != nil || len(words) < 2 || filepath.Base(words[0]) != "syncagent" || words[1] != "run" {
+		return false
+	}
+	for i, w := range words[2:] {
+		flag := strings.TrimLeft(w, "-")
+		if flag == "syncer=sink" || flag == "syncer" && i+3 < len(words) && words[i+3] == "sink" {
+			return true
+		}
+	}
+	return false
+}
+
+// withBinary is line with its first word replaced by bin, quoted so that
+// sim.SplitCommand reads it back as one word.
+func withBinary(line, bin string) (string, error) {
+	words, err := sim.SplitCommand(line)
+	if err != nil {
+		return "", err
+	}
+	words[0] = bin
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// shellQuote quotes w for sim.SplitCommand when it needs it.
+func shellQuote(w string) string {
+	if w != "" && !strings.ContainsAny(w, " \t\n'\"\\|&;<>()$`*?[~#=") {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
+
+// childArgs are the flags that give a child syncsim the same agent, its
+// --agent line replaced by line.
+func (a *agentFlags) childArgs(line string) ([]string, error) {
+	args := []string{"--agent", line}
+	if a.spec != "" {
+		spec, err := filepath.Abs(a.spec)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--agent-spec", spec)
+	}
+	if a.fenced {
+		args = append(args, "--agent-fenced")
+	}
+	return args, nil
 }
 
 // errAgentClock says why an agent command needs the real clock.

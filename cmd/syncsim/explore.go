@@ -99,6 +99,7 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	cliflag.PathVar(fs, &x.junit, "junit", "", "also write a JUnit XML file here: one test case per scenario run")
 	fs.BoolVar(&c.Options.KeepPassing, "keep-passing", false, "write a report for passing runs too, so the index lists every run")
 	clockName := clockFlag(fs, sim.RealClock)
+	agentF := addAgentFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nWithout --shard, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (from 0) and\nJOB_COMPLETIONS choose the shard.\n\nflags:")
 		fs.PrintDefaults()
@@ -115,6 +116,9 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 		return nil, exitUsage
 	}
 	c.Options.Clock = clock
+	if c.Options.Command, c.Options.Agent, ok = agentF.agent("explore", clock, stderr); !ok || !agentF.alone("explore", x.mutant, stderr) {
+		return nil, exitUsage
+	}
 	if clock == sim.SimClock {
 		c.Parallel = 1 // a simulated run takes the process; shards (--shard, make soak JOBS=n) run side by side
 	}

@@ -28,6 +28,9 @@ type hunting struct {
 	self              string // this binary, the reference agent
 	clock             sim.Clock
 	replay            int // runs of each killing scenario again
+	// agent, when given, is the reference agent as a process, which each
+	// mutant replaces with its own patched syncagent.
+	agent *agentFlags
 }
 
 // mutants runs the reference agent and every planted bug (or those named)
@@ -51,7 +54,11 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return scenarios.Kill{Agent: "reference"}, err
 		}
 		defer cleanup()
-		return scenarios.Hunt(ctx, bin, "reference", h.options(false, progress))
+		opts, err := h.options(false, progress, h.agent.line)
+		if err != nil {
+			return scenarios.Kill{Agent: "reference"}, err
+		}
+		return scenarios.Hunt(ctx, bin, "reference", opts)
 	})
 	status.add(t.reference(ref, err, stderr))
 	for _, m := range h.chosen {
@@ -74,9 +81,16 @@ func mutants(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return status.code()
 }
 
-// options are Hunt's options for one agent.
-func (h *hunting) options(stopAtKill bool, progress func(scenarios.Kill)) scenarios.Hunting {
-	return scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress, Clock: h.clock, Replay: h.replay}
+// options are Hunt's options for one agent; with --agent, line is the
+// agent command it runs.
+func (h *hunting) options(stopAtKill bool, progress func(scenarios.Kill), line string) (scenarios.Hunting, error) {
+	o := scenarios.Hunting{Out: h.out, Explore: h.explore, Parallel: h.parallel, StopAtKill: stopAtKill, Progress: progress, Clock: h.clock, Replay: h.replay}
+	if !h.agent.given() {
+		return o, nil
+	}
+	var err error
+	o.Agent, err = h.agent.childArgs(line)
+	return o, err
 }
 
 // binary is the binary to hunt an agent with: bin, a syncsim built from
@@ -122,10 +136,11 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	fs.IntVar(&h.parallel, "parallel", 3, "scenarios to run at once")
 	clockName := clockFlag(fs, sim.RealClock)
 	fs.IntVar(&h.replay, "replay", 0, "after each kill, run the killing scenario again this many times and show how often it failed again")
+	h.agent = addAgentFlags(fs)
 	cliflag.PathVar(fs, &h.out, "out", reports.Dir(), "directory for the reports of failed runs")
 	cliflag.PathVar(fs, &h.junit, "junit", "", "also write a JUnit XML file here: one test case per agent (a survivor or an accused reference fails)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: syncsim mutants [flags] [NAME ...]\n\nBuilds syncsim with each planted bug of scenarios/mutants (or those named) and runs it\nover the scripted catalogue, then a bounded exploration, until a run fails; runs the\nreference agent the same way, in full. Prints which property and scenario killed each\nmutant and how long it took. Exits 1 if a mutant survived or the reference agent was\naccused, 3 if a run could not be carried out.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: syncsim mutants [flags] [NAME ...]\n\nBuilds syncsim with each planted bug of scenarios/mutants (or those named) and runs it\nover the scripted catalogue, then a bounded exploration, until a run fails; runs the\nreference agent the same way, in full. Prints which property and scenario killed each\nmutant and how long it took. Exits 1 if a mutant survived or the reference agent was\naccused, 3 if a run could not be carried out.\n\nWith --agent 'syncagent run --syncer sink' the reference agent runs as a process, and each\nmutant as its own patched syncagent.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	names, err := cliflag.Parse(fs, args)
@@ -141,6 +156,14 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 		return nil, exitUsage
 	}
 	if !outReady("mutants", h.out, stderr) || !junitReady("mutants", h.junit, stderr) {
+		return nil, exitUsage
+	}
+	if _, _, ok := h.agent.agent("mutants", h.clock, stderr); !ok {
+		return nil, exitUsage
+	}
+	if h.agent.given() && !isReference(h.agent.line) {
+		fmt.Fprintf(stderr, "syncsim mutants: --agent %q is not the reference agent as a process (syncagent run --syncer sink): "+
+			"the planted bugs are patches to the reference agent, so they cannot apply to another agent; hunt bugs in your own agent with syncsim explore --agent\n", h.agent.line)
 		return nil, exitUsage
 	}
 	if h.chosen, err = chooseMutants(names); err != nil {
@@ -189,7 +212,17 @@ func (h *hunting) hunt(ctx context.Context, m scenarios.Mutant, progress func(sc
 		return k, err
 	}
 	defer cleanupSim()
-	return scenarios.Hunt(ctx, bin, m.Name, h.options(true, progress))
+	line := h.agent.line
+	if h.agent.given() {
+		if line, err = withBinary(line, scenarios.MutantAgent(bin)); err != nil {
+			return k, err
+		}
+	}
+	opts, err := h.options(true, progress, line)
+	if err != nil {
+		return k, err
+	}
+	return scenarios.Hunt(ctx, bin, m.Name, opts)
 }
 
 // killTable prints who caught what, one row per agent, and keeps a JUnit
