@@ -158,6 +158,11 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer client.Close()
 	cfg := f.config()
 	cfg.Client, cfg.Syncer, cfg.Observer, cfg.Logger, cfg.Alive = client, f.newSyncer(logger), obs, logger, obs.Alive
+	if f.sink != nil {
+		leads := reportLeadership(f.sink, obs)
+		defer leads.close(time.Second)
+		cfg.Observer = leads
+	}
 	if err := agent.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "syncagent run: %v\n", err)
 		return 1
