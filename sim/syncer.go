@@ -44,19 +44,14 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		return err // not a checkpoint the harness wrote; P2 reports the resume
 	}
 	n := resumed.N
-	// Each worker commits at a phase of its own, drawn from its sync and
-	// token: workers started together (one agent's claims) would otherwise
-	// commit at the same instants, which on the simulated clock race in
-	// real time and make a seed's run diverge from itself.
-	tick := time.NewTicker(s.every)
-	defer tick.Stop()
-	phase := time.NewTimer(commitPhase(w.Sync, w.Token, s.every))
-	select {
-	case <-phase.C:
-		tick.Reset(s.every)
-	case <-ctx.Done():
-		phase.Stop()
-	}
+	// A worker first commits soon after it starts, within firstCommit, at
+	// a phase drawn from its sync and token, then every s.every: workers
+	// started together (one agent's claims) would otherwise commit at the
+	// same instants, which on the simulated clock race in real time and
+	// make a seed's run diverge from itself; and a short-lived worker (a
+	// batch) still makes an effect.
+	next := time.NewTimer(commitPhase(w.Sync, w.Token, min(s.every, firstCommit)))
+	defer next.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -65,7 +60,8 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 				time.Sleep(s.windDown) // finishing the step in flight, with no effect
 			}
 			return nil
-		case <-tick.C:
+		case <-next.C:
+			next.Reset(s.every)
 		}
 		// A pause freezes the worker after the step it is in: that
 		// step's commit is sent into the frozen network and held there,
@@ -93,6 +89,9 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		}
 	}
 }
+
+// firstCommit bounds how long a worker takes to make its first commit.
+const firstCommit = 10 * time.Millisecond
 
 // commitPhase is a worker's offset within every, the same for the same
 // sync and token in every run.
