@@ -24,6 +24,17 @@ func clockFlag(fs *flag.FlagSet, def sim.Clock) *string {
 	return fs.String("clock", string(def), clockUsage)
 }
 
+// commandClock reads --clock for a command whose default is the simulated
+// clock: an agent given as a command (--agent) runs as a process, which
+// only the real clock can hold, so with one and no --clock the clock is
+// real.
+func commandClock(command string, fs *flag.FlagSet, value string, stderr io.Writer) (sim.Clock, bool) {
+	if !flagGiven(fs, "clock") && flagGiven(fs, "agent") {
+		return sim.RealClock, true
+	}
+	return parseClock(command, value, stderr)
+}
+
 // parseClock reads --clock's value, telling stderr what is wrong with it.
 func parseClock(command, value string, stderr io.Writer) (sim.Clock, bool) {
 	c, err := sim.ParseClock(value)

@@ -98,7 +98,7 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	fs.BoolVar(&x.asJSON, "json", false, "print one JSON line per run instead of progress")
 	cliflag.PathVar(fs, &x.junit, "junit", "", "also write a JUnit XML file here: one test case per scenario run")
 	fs.BoolVar(&c.Options.KeepPassing, "keep-passing", false, "write a report for passing runs too, so the index lists every run")
-	clockName := clockFlag(fs, sim.RealClock)
+	clockName := clockFlag(fs, sim.SimClock)
 	agentF := addAgentFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: syncsim explore [flags]\n\nRuns scenarios drawn from the scenario language at random until --duration\nor --count runs out; every failed run leaves a report, and the first violation\nis shrunk to a smaller timeline that still fails.\n\nWithout --shard, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (from 0) and\nJOB_COMPLETIONS choose the shard.\n\nflags:")
@@ -111,16 +111,13 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	if !outReady("explore", c.Options.Reports, stderr) || !junitReady("explore", x.junit, stderr) {
 		return nil, exitUsage
 	}
-	clock, ok := parseClock("explore", *clockName, stderr)
+	clock, ok := commandClock("explore", fs, *clockName, stderr)
 	if !ok {
 		return nil, exitUsage
 	}
 	c.Options.Clock = clock
 	if c.Options.Command, c.Options.Agent, ok = agentF.agent("explore", clock, stderr); !ok || !agentF.alone("explore", x.mutant, stderr) {
 		return nil, exitUsage
-	}
-	if clock == sim.SimClock {
-		c.Parallel = 1 // a simulated run takes the process; shards (--shard, make soak JOBS=n) run side by side
 	}
 	if x.mutant != "" {
 		return x, exitPass // the mutant's own syncsim reads the rest
@@ -140,6 +137,9 @@ func parseExplore(args []string, stderr io.Writer) (*exploration, int) {
 	if len(extra) > 0 || c.Parallel < 1 || c.Count < 0 || x.shrinking.Confirm < 1 {
 		fs.Usage()
 		return nil, exitUsage
+	}
+	if clock == sim.SimClock {
+		c.Parallel = 1 // a simulated run takes the process; shards (--shard, make soak JOBS=n) run side by side
 	}
 	if c.Count > 0 && !flagGiven(fs, "duration") {
 		c.Duration = 0

@@ -134,7 +134,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 	h := &hunting{}
 	fs.IntVar(&h.explore, "explore", 30, "drawn scenarios to run after the catalogue (seeds 1 onwards)")
 	fs.IntVar(&h.parallel, "parallel", 3, "scenarios to run at once")
-	clockName := clockFlag(fs, sim.RealClock)
+	clockName := clockFlag(fs, sim.SimClock)
 	fs.IntVar(&h.replay, "replay", 0, "after each kill, run the killing scenario again this many times and show how often it failed again")
 	h.agent = addAgentFlags(fs)
 	cliflag.PathVar(fs, &h.out, "out", reports.Dir(), "directory for the reports of failed runs")
@@ -152,7 +152,7 @@ func parseMutants(args []string, stderr io.Writer) (*hunting, int) {
 		return nil, exitUsage
 	}
 	var ok bool
-	if h.clock, ok = parseClock("mutants", *clockName, stderr); !ok {
+	if h.clock, ok = commandClock("mutants", fs, *clockName, stderr); !ok {
 		return nil, exitUsage
 	}
 	if !outReady("mutants", h.out, stderr) || !junitReady("mutants", h.junit, stderr) {
