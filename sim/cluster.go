@@ -66,6 +66,9 @@ func (c *Cluster) Close() {
 	c.t.do(func() { c.c.Terminate(c.t) })
 	c.t.close()
 	os.RemoveAll(c.Dir)
+	if c.net != nil && setPeerDial != nil {
+		setPeerDial(nil) // a cluster on sockets started next must dial its peers on sockets
+	}
 }
 
 // size is the number of members.
