@@ -145,8 +145,8 @@ Run it again: <code>syncsim run scenario.json</code>{{if .Run.Mutant}} (<code>sy
 <h2>Timeline</h2>
 <div id="timeline">{{.Timeline}}</div>
 <h2>Properties</h2>
-<table id="properties"><tr><th>property</th><th>status</th><th>counted</th><th>what was seen</th></tr>
-{{range .Summary.Results}}<tr><td><b>{{.Property}}</b> {{describe .Property}}</td><td class="{{.Status}}">{{.Status}}</td><td>{{if .Expected}}yes{{else}}no (the scenario does not expect it to hold){{end}}</td><td>{{.Summary}}</td></tr>
+<table id="properties"><tr><th>property</th><th>status</th><th>counted</th><th>what was seen</th><th>checks that applied</th></tr>
+{{range .Summary.Results}}<tr><td><b>{{.Property}}</b> {{describe .Property}}</td><td class="{{.Status}}">{{.Status}}</td><td>{{if .Expected}}yes{{else}}no (the scenario does not expect it to hold){{end}}</td><td>{{.Summary}}</td><td>{{range $i, $c := .Checks}}{{if $i}}; {{end}}{{$c}}{{end}}</td></tr>
 {{end}}</table>
 <h2>Figures</h2>
 <table id="figures">

@@ -306,13 +306,14 @@ func markdown(r Run, s Summary) string {
 	if first := r.Verdict.First(); first != nil {
 		fmt.Fprintf(&b, "**%s %s.** %s\n\n", first.Property, first.Status, first.Summary)
 	}
-	b.WriteString("| property | status | counted | what was seen |\n|---|---|---|---|\n")
+	b.WriteString("| property | status | counted | what was seen | checks that applied |\n|---|---|---|---|---|\n")
 	for _, res := range r.Verdict.Results {
 		counted := "yes"
 		if !res.Expected {
 			counted = "no (the scenario does not expect it to hold)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Property.Describe(), res.Status, counted, strings.ReplaceAll(res.Summary, "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", res.Property.Describe(), res.Status, counted,
+			strings.ReplaceAll(res.Summary, "|", "/"), strings.ReplaceAll(strings.Join(res.Checks, "; "), "|", "/"))
 	}
 	writeViolations(&b, r.Verdict)
 	fmt.Fprintf(&b, "\nRan %.1f s (seed %d); %d events; %d work intervals; %d faults.\n", s.Seconds, s.Seed, s.Events, s.Workers, s.Faults)
