@@ -90,7 +90,14 @@ func (a *agentFlags) agent(command string, clock sim.Clock, stderr io.Writer) (*
 		}
 	}
 	if d.IsZero() && isReference(a.line) {
-		d = sim.Reference // syncagent's own layout: every check of etcd's log applies
+		// syncagent's own layout: every check of etcd's log applies. Its
+		// sink syncer hands each effect to the target with its claim's
+		// token, and the reference design leaves fencing external effects
+		// to the target: unfenced, a process thawed from a real pause gets
+		// one write through before its watchdog stops it (Jepsen's case
+		// against etcd locks), which P2 reports.
+		d = sim.Reference
+		d.Fenced = true
 	}
 	d.Fenced = d.Fenced || a.fenced
 	return c, d, true

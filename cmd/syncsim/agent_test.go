@@ -77,7 +77,9 @@ func TestReferenceDeclared(t *testing.T) {
 	if _, d, ok := a.agent("run", sim.RealClock, io.Discard); !ok || !d.IsZero() {
 		t.Errorf("a foreign command declared %+v (ok %v); want nothing", d, ok)
 	}
-	a = &agentFlags{line: "/bin/syncagent run --syncer sink", binary: "/bin/true", fenced: true}
+	// Fenced without --agent-fenced: the reference design leaves fencing
+	// its effects to the target (owner-paused-past-ttl accused it otherwise).
+	a = &agentFlags{line: "/bin/syncagent run --syncer sink", binary: "/bin/true"}
 	_, d, ok := a.agent("run", sim.RealClock, io.Discard)
 	want := sim.Reference
 	want.Fenced = true
