@@ -19,7 +19,8 @@ import (
 // clock, stays the same run: it compares the two runs' etcd logs (every
 // revision: its key, value and kind) and logs where they first differ.
 // It runs when $SYNCSIM_DETERMINISM gives a number of seeds (make
-// determinism: 20).
+// determinism: 20); with $SYNCSIM_DETERMINISM_DEBUG set it also prints
+// the revisions around each parting, with when the harness saw them.
 func TestDeterminism(t *testing.T) {
 	seeds, _ := strconv.Atoi(os.Getenv("SYNCSIM_DETERMINISM"))
 	if seeds < 1 {
@@ -46,6 +47,11 @@ func TestDeterminism(t *testing.T) {
 			identical++
 			t.Logf("seed %2d: identical, %d revisions over %.1fs", seed, n, length.Seconds())
 			continue
+		}
+		if os.Getenv("SYNCSIM_DETERMINISM_DEBUG") != "" {
+			for i := max(0, n-6); i < min(n+4, len(logs[0]), len(logs[1])); i++ {
+				t.Logf("   %v %s | %v %s", logs[0][i].at, logs[0][i].what, logs[1][i].at, logs[1][i].what)
+			}
 		}
 		t.Logf("seed %2d: same for %d of %d revisions, until %.2fs of %.1fs; then %s / %s", seed, n, max(len(logs[0]), len(logs[1])), at.Seconds(), length.Seconds(), describe(logs[0], n), describe(logs[1], n))
 	}

@@ -19,10 +19,15 @@ type memLink struct{ l *memnet.Link }
 // ordered by the real scheduler rather than by the simulated clock.
 const memLatency = 500 * time.Microsecond
 
+// memSkew bounds how much each path's latency differs from memLatency:
+// enough that two agents' requests rarely arrive at one instant.
+const memSkew = 100 * time.Microsecond
+
 // newMemLink returns the agent's link to members (their addresses on n,
 // in member order); seed draws its delays' jitter.
 func newMemLink(n *memnet.Network, seed int64, members []string) network {
 	l := memLink{n.Link(seed, members...)}
+	l.l.Skew(memSkew)
 	l.undelay()
 	return l
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,8 +284,15 @@ func (w *world) stopAll() {
 		}
 	}
 	w.mu.Unlock()
+	// In a fixed order, joinSpacing apart, as they started: agents told to
+	// stop at one instant release at one instant, in an order the real
+	// scheduler picks, and the wind-down would differ run by run.
+	slices.SortFunc(live, func(a, b *proc) int { return strings.Compare(a.id, b.id) })
 	var wg sync.WaitGroup
-	for _, p := range live {
+	for i, p := range live {
+		if i > 0 {
+			time.Sleep(joinSpacing)
+		}
 		wg.Go(func() { w.stop(p) })
 	}
 	wg.Wait()

@@ -27,6 +27,7 @@ type Link struct {
 	cut     map[int]bool // members whose traffic is dropped, both ways
 	latency time.Duration
 	jitter  time.Duration
+	skew    []time.Duration // each member's own latency, under any delay
 	held    bool
 	open    chan struct{} // closed while not held
 	armed   *Armed
@@ -62,6 +63,7 @@ func (n *Network) Link(seed int64, members ...string) *Link {
 	close(l.open)
 	for _, m := range members {
 		l.members = append(l.members, Host(m))
+		l.skew = append(l.skew, 0)
 	}
 	return l
 }
@@ -103,6 +105,19 @@ func (l *Link) Delay(latency, jitter time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.latency, l.jitter = latency, jitter
+}
+
+// Skew gives the path to each member a latency of its own, drawn from the
+// link's seed to the nanosecond, below most, and added to any delay. On
+// the simulated clock, traffic over paths of equal latency arrives at one
+// instant, where the real scheduler orders it; over paths of unequal
+// latency the order is the seed's.
+func (l *Link) Skew(most time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.skew {
+		l.skew[i] = time.Duration(l.rng.Int64N(int64(most)))
+	}
 }
 
 // Undelay removes the delay; traffic already under way keeps its own.
@@ -225,9 +240,10 @@ func (l *Link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	return r.client, nil
 }
 
-// delayLocked draws the delay of the next piece of traffic.
-func (l *Link) delayLocked() time.Duration {
-	d := l.latency
+// delayLocked draws the delay of the next piece of traffic to or from
+// member m.
+func (l *Link) delayLocked(m int) time.Duration {
+	d := l.latency + l.skew[m]
 	if l.jitter > 0 {
 		d += time.Duration(l.rng.Int64N(2*int64(l.jitter)+1)) - l.jitter
 	}
@@ -301,7 +317,7 @@ func (r *relay) ingress(src net.Conn, f *flow) {
 		if n > 0 {
 			l := r.link
 			l.mu.Lock()
-			cut, d := l.cut[r.member], l.delayLocked()
+			cut, d := l.cut[r.member], l.delayLocked(r.member)
 			l.mu.Unlock()
 			if !cut {
 				f.push(chunk{b: slices.Clone(buf[:n]), due: time.Now().Add(d)})

@@ -272,6 +272,48 @@ func TestDelayJitterSeeded(t *testing.T) {
 	}
 }
 
+// TestSkewSeparatesPaths: with a skew, the round trip to each member takes
+// the link's delay plus that member's own latency, twice; the members'
+// latencies differ, stay below the bound, and the seed draws them.
+func TestSkewSeparatesPaths(t *testing.T) {
+	skews := func(seed int64) []time.Duration {
+		var rtts []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			n := New()
+			members := []string{"m0:1", "m1:1", "m2:1"}
+			echo(t, n, members...)
+			l := n.Link(seed, members...)
+			t.Cleanup(l.Close)
+			l.Skew(100 * time.Microsecond)
+			l.Delay(time.Millisecond, 0)
+			for _, m := range members {
+				c := dial(t, l, m)
+				start := time.Now()
+				if _, err := roundTrip(c, []byte("ping"), time.Second); err != nil {
+					t.Fatal(err)
+				}
+				rtts = append(rtts, time.Since(start)-2*time.Millisecond)
+			}
+		})
+		return rtts
+	}
+	a := skews(3)
+	for _, d := range a {
+		if d < 0 || d >= 200*time.Microsecond || d%2 != 0 {
+			t.Fatalf("round trip beyond the delay of %v, want twice a skew below 100 µs: %v", d, a)
+		}
+	}
+	if a[0] == a[1] || a[1] == a[2] || a[0] == a[2] {
+		t.Fatalf("two members' paths have one latency: %v", a)
+	}
+	if b := skews(3); !slices.Equal(a, b) {
+		t.Fatalf("the same seed drew different skews:\n%v\n%v", a, b)
+	}
+	if c := skews(4); slices.Equal(a, c) {
+		t.Fatalf("seeds 3 and 4 drew the same skews: %v", a)
+	}
+}
+
 // TestTenSecondsOfDelayTakeNoWallTime: inside a synctest bubble, a round
 // trip through a link delayed by 5 s each way takes exactly 10 s of
 // simulated time and next to no wall time.
