@@ -2,38 +2,12 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/syncsim/syncsim/model"
 	"github.com/syncsim/syncsim/reports"
 	"github.com/syncsim/syncsim/sim"
 )
-
-// buildCommandAgents builds into dir the agents the tests below run as
-// processes: the reference (cmd/syncagent) and the two examples, each in
-// its own module; it returns their paths by name.
-func buildCommandAgents(dir string) (map[string]string, error) {
-	bins := map[string]string{}
-	for name, pkg := range map[string]string{
-		"syncagent":          "cmd/syncagent",
-		"lockagent-good":     "examples/lockagent-good",
-		"lockagent-unfenced": "examples/lockagent-unfenced",
-	} {
-		bins[name] = filepath.Join(dir, name)
-		build := exec.Command("go", "build", "-o", bins[name], ".")
-		// make test's GOWORK (the simulated clock's etcd) covers this
-		// module only; each example is a module of its own.
-		build.Dir, build.Env = filepath.Join(repoRoot, pkg), append(os.Environ(), "GOWORK=off")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	return bins, nil
-}
 
 // TestCommandAgents runs agents as OS processes, on the real clock even
 // when the other tests run on the simulated one (a process cannot live in
@@ -42,7 +16,8 @@ func buildCommandAgents(dir string) (map[string]string, error) {
 // Session.Done(), is caught keeping its work while isolated past its TTL
 // (5 of 5 runs when measured).
 func TestCommandAgents(t *testing.T) {
-	bins, err := buildCommandAgents(t.TempDir())
+	t.Parallel() // with the other real-clock tests, after the simulated ones
+	bins, err := commandAgents()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,9 +34,18 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "SYNCSIM_CLOCK:", err)
 		os.Exit(2)
 	}
+	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
+	whole := flag.Lookup("test.run").Value.String() == "" && !fuzzing
+	stop, err := startBuilds(whole && !testing.Short())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	// A -fuzz run starts no cluster, and the fuzzer keeps its inputs in
 	// testdata/fuzz, relative to the working directory Init would leave.
-	os.Exit(sim.RunTests(m, flag.Lookup("test.fuzz").Value.String() == ""))
+	code := sim.RunTests(m, !fuzzing)
+	stop()
+	os.Exit(code)
 }
 
 func mustAbs(path string) string {

@@ -65,6 +65,22 @@ func Mutants() []Mutant {
 // which planted bug it ran, however it is started. The production agent
 // package is never touched.
 func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
+	bin, err := m.BuildHarness(ctx, root, dir)
+	if err != nil {
+		return "", err
+	}
+	// The reference agent as a process carries the bug too.
+	build := exec.CommandContext(ctx, "go", "build", "-o", MutantAgent(bin), "./cmd/syncagent")
+	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build mutant %s's syncagent: %v\n%s", m.Name, err, out)
+	}
+	return bin, nil
+}
+
+// BuildHarness is Build without syncagent: enough to run the mutant
+// in-process.
+func (m Mutant) BuildHarness(ctx context.Context, root, dir string) (string, error) {
 	if err := copyModule(root, dir); err != nil {
 		return "", fmt.Errorf("copy the module: %w", err)
 	}
@@ -80,12 +96,6 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build mutant %s: %v\n%s", m.Name, err, out)
-	}
-	// The reference agent as a process carries the bug too.
-	build = exec.CommandContext(ctx, "go", "build", "-o", MutantAgent(bin), "./cmd/syncagent")
-	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build mutant %s's syncagent: %v\n%s", m.Name, err, out)
 	}
 	return bin, nil
 }

@@ -41,9 +41,10 @@ func TestMutantsApply(t *testing.T) {
 // the client's one-second deadline check falls, so the scenario is tried up
 // to five times; it is caught in most single attempts.
 func TestSessionDoneAgentIsCaught(t *testing.T) {
+	t.Parallel() // with the other real-clock tests, after the simulated ones
 	mutant := mutantNamed(t, "session-done")
 	dir := t.TempDir()
-	bin, err := mutant.Build(context.Background(), repoRoot, dir)
+	bin, err := mutantBinary(mutant.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,23 +102,35 @@ func mutantNamed(t *testing.T, name string) Mutant {
 	return Mutant{}
 }
 
+// quickKills are the three quickest kills, each by one catalogue scenario.
+var quickKills = []struct {
+	mutant, scenario string
+	property         model.Property
+}{
+	{"trust-campaign", "leader-agent-crash", model.ExclusiveWork},
+	{"get-then-put-claim", "claim-stalled-while-reassigned", model.ExclusiveWork},
+	{"leader-without-term-guard", "leader-stalled-mid-rebalance", model.FencedEffects},
+}
+
+func quickKillNames() []string {
+	var names []string
+	for _, k := range quickKills {
+		names = append(names, k.mutant)
+	}
+	return names
+}
+
 // TestQuickKills keeps proving in CI that the checks bite: besides the
 // Session.Done() agent above, the three quickest kills, each by one short
 // catalogue scenario that kills it every time (tried up to three times
 // all the same, as time is real).
 func TestQuickKills(t *testing.T) {
-	for _, tt := range []struct {
-		mutant, scenario string
-		property         model.Property
-	}{
-		{"trust-campaign", "leader-agent-crash", model.ExclusiveWork},
-		{"get-then-put-claim", "claim-stalled-while-reassigned", model.ExclusiveWork},
-		{"leader-without-term-guard", "leader-stalled-mid-rebalance", model.FencedEffects},
-	} {
+	t.Parallel()
+	for _, tt := range quickKills {
 		t.Run(tt.mutant, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			bin, err := mutantNamed(t, tt.mutant).Build(context.Background(), repoRoot, dir)
+			bin, err := mutantBinary(tt.mutant)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,85 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// The real-clock tests run built binaries: syncsim with a planted bug, and
+// agents as processes. Each is built once, into buildDir. On a run of the
+// whole package TestMain starts every build at once, two compiling at a
+// time, so that they compile while the simulated runs go on; otherwise a
+// test builds what it needs when it needs it.
+var (
+	buildDir   string
+	buildSlots = make(chan struct{}, 2)
+	buildsMu   sync.Mutex
+	mutantBins = map[string]func() (string, error){}
+	// prebuilt are the mutants the real-clock tests run.
+	prebuilt = append([]string{"session-done"}, quickKillNames()...)
+)
+
+// startBuilds makes buildDir and, when eager, starts every build; stop
+// removes the directory.
+func startBuilds(eager bool) (stop func(), err error) {
+	if buildDir, err = os.MkdirTemp("", "syncsim-test-builds-"); err != nil {
+		return nil, err
+	}
+	if eager {
+		go commandAgents()
+		for _, name := range prebuilt {
+			go mutantBinary(name)
+		}
+	}
+	return func() { os.RemoveAll(buildDir) }, nil
+}
+
+// mutantBinary is the path of syncsim built with the named mutant.
+func mutantBinary(name string) (string, error) {
+	buildsMu.Lock()
+	build, ok := mutantBins[name]
+	if !ok {
+		build = sync.OnceValues(func() (string, error) {
+			i := slices.IndexFunc(Mutants(), func(m Mutant) bool { return m.Name == name })
+			if i < 0 {
+				return "", fmt.Errorf("no mutant %q", name)
+			}
+			buildSlots <- struct{}{}
+			defer func() { <-buildSlots }()
+			return Mutants()[i].BuildHarness(context.Background(), repoRoot, filepath.Join(buildDir, "mutant-"+name))
+		})
+		mutantBins[name] = build
+	}
+	buildsMu.Unlock()
+	return build()
+}
+
+// commandAgents builds the agents the tests run as processes: the
+// reference (cmd/syncagent) and the two examples, each in its own module;
+// it returns their paths by name.
+var commandAgents = sync.OnceValues(func() (map[string]string, error) {
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{
+		"syncagent":          "cmd/syncagent",
+		"lockagent-good":     "examples/lockagent-good",
+		"lockagent-unfenced": "examples/lockagent-unfenced",
+	} {
+		bins[name] = filepath.Join(buildDir, "agents", name)
+		build := exec.Command("go", "build", "-o", bins[name], ".")
+		// make test's GOWORK (the simulated clock's etcd) covers this
+		// module only; each example is a module of its own.
+		build.Dir, build.Env = filepath.Join(repoRoot, pkg), append(os.Environ(), "GOWORK=off")
+		buildSlots <- struct{}{}
+		out, err := build.CombinedOutput()
+		<-buildSlots
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return bins, nil
+})
