@@ -51,8 +51,7 @@ func startSink(rec *recorder, fenced bool) (*sinkSide, error) {
 		s.note(e)
 		rec.record(sinkEvent(e))
 	}, func() time.Duration { return time.Duration(rec.now()) }, fenced)
-	s.http = &http.Server{Handler: s.server, ReadHeaderTimeout: 5 * time.Second}
-	go s.http.Serve(ln)
+	s.http = s.server.Serve(ln)
 	return s, nil
 }
 
@@ -148,6 +147,9 @@ func (w *world) startCommand(p *proc) error {
 	w.procs[p.id] = p
 	go func() {
 		<-ps.exited()
+		if !w.sink.server.Drain(wire.Sender{Agent: p.id, Incarnation: incarnation}, drainLimit) {
+			p.log.Write([]byte(fmt.Sprintf("syncsim: the sink still had connections open %v after this process ended\n", drainLimit)))
+		}
 		if !p.stopping.Load() {
 			w.rec.record(model.Event{Kind: model.AgentExit, Agent: p.id, Detail: "the process exited: " + ps.exit()})
 		}
@@ -159,14 +161,22 @@ func (w *world) startCommand(p *proc) error {
 	return nil
 }
 
-// killProcess is crash for a process: cut off, recorded, then SIGKILL.
+// drainLimit bounds how long a process's end waits for the sink to hear
+// what it sent before it ended (sink.Server.Drain): a killed process's
+// connections close at once, so this is only reached when something that
+// outlived it holds one open.
+const drainLimit = time.Second
+
+// killProcess is crash for a process: cut off, SIGKILL, then recorded once
+// it is dead and the sink has heard what it sent before (an effect that
+// arrives later is not the dead process's: P4 flags it).
 func (w *world) killProcess(p *proc) {
 	p.stopping.Store(true)
 	p.dead.Store(true)
 	p.link.isolate(nil)
-	w.rec.record(model.Event{Kind: model.AgentCrash, Agent: p.id})
 	p.os.crash()
-	<-p.done // what died with it is recorded
+	<-p.done
+	w.rec.record(model.Event{Kind: model.AgentCrash, Agent: p.id})
 	p.link.close()
 }
 

@@ -5,11 +5,14 @@
 package sink
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -60,8 +63,10 @@ type Server struct {
 	admitted map[wire.Sender]bool
 	workers  map[workerKey]*worker // each sender's latest worker per sync
 	leaders  map[wire.Sender]wire.LeaderState
-	newest   map[string]int64 // per sync, the newest token the target accepted
-	count    int              // workers started so far
+	newest   map[string]int64          // per sync, the newest token the target accepted
+	count    int                       // workers started so far
+	conns    map[net.Conn]*wire.Sender // open connections, with the sender of their first request
+	addr     net.Addr                  // where Serve listens
 }
 
 type workerKey struct {
@@ -85,7 +90,101 @@ func NewServer(record func(Event), now func() time.Duration, fence bool) *Server
 		now = func() time.Duration { return time.Since(t0) }
 	}
 	return &Server{record: record, now: now, fence: fence, admitted: map[wire.Sender]bool{},
-		workers: map[workerKey]*worker{}, leaders: map[wire.Sender]wire.LeaderState{}, newest: map[string]int64{}}
+		workers: map[workerKey]*worker{}, leaders: map[wire.Sender]wire.LeaderState{}, newest: map[string]int64{},
+		conns: map[net.Conn]*wire.Sender{}}
+}
+
+// Serve serves the sink on ln until Shutdown: it needs to see connections
+// come and go, for Drain.
+func (s *Server) Serve(ln net.Listener) *http.Server {
+	s.mu.Lock()
+	s.addr = ln.Addr()
+	s.mu.Unlock()
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ConnState: s.connState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }}
+	go srv.Serve(ln)
+	return srv
+}
+
+type connKey struct{}
+
+// acceptedAll returns once the server has accepted every connection made
+// to it before the call: it connects itself and waits to see its own
+// connection accepted, as the listener hands them out in order.
+func (s *Server) acceptedAll(deadline time.Time) bool {
+	s.mu.Lock()
+	addr := s.addr
+	s.mu.Unlock()
+	if addr == nil {
+		return true // not serving: nothing to accept
+	}
+	probe, err := net.DialTimeout(addr.Network(), addr.String(), time.Until(deadline))
+	if err != nil {
+		return false
+	}
+	defer probe.Close()
+	for {
+		s.mu.Lock()
+		seen := false
+		for c := range s.conns {
+			seen = seen || c.RemoteAddr().String() == probe.LocalAddr().String()
+		}
+		s.mu.Unlock()
+		if seen {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (s *Server) connState(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		s.conns[c] = nil
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	}
+}
+
+// Drain waits, at most limit, until the sink has heard everything from's
+// process sent before it ended: until every connection open now that is
+// from's, or has not yet carried a request, has closed. A process's
+// requests can reach the sink after it died (they wait in the socket),
+// so its end is recorded once drained, and an effect that arrives later
+// was sent by something that outlived it. It reports whether it drained.
+func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	if !s.acceptedAll(deadline) {
+		return false
+	}
+	s.mu.Lock()
+	var waiting []net.Conn
+	for c, who := range s.conns {
+		if who == nil || *who == from {
+			waiting = append(waiting, c)
+		}
+	}
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		waiting = slices.DeleteFunc(waiting, func(c net.Conn) bool {
+			who, open := s.conns[c]
+			return !open || (who != nil && *who != from)
+		})
+		s.mu.Unlock()
+		if len(waiting) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Admit lets agent's process incarnation report: the harness calls it
@@ -133,9 +232,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method != http.MethodPost:
 		err = &refusal{status: http.StatusMethodNotAllowed, reply: wire.Reply{Error: fmt.Sprintf("%s %s: the sink takes POST only", r.Method, r.URL.Path)}}
 	default:
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		dec.DisallowUnknownFields()
-		ev, reply, err = handle(s, dec)
+		body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		switch {
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			// The body was cut short: its sender died or gave up
+			// mid-request, and a target does not act on half a request.
+			return
+		case rerr != nil:
+			err = badRequest("the body could not be read: %v", rerr)
+		default:
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			ev, reply, err = handle(s, dec)
+		}
+	}
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && s.conns[c] == nil && ev.Agent != "" {
+		s.conns[c] = &wire.Sender{Agent: ev.Agent, Incarnation: ev.Incarnation}
 	}
 	ev.Time = s.now()
 	status := http.StatusOK

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -202,4 +204,63 @@ func post(t *testing.T, url, body string, status int) string {
 	var reply wire.Reply
 	must(t, json.Unmarshal(b, &reply))
 	return reply.Error
+}
+
+// deadSender sends raw requests to the sink at addr and hangs up, as a
+// process killed right after its writes does: the kernel closes its
+// connection, the request waits in the socket.
+func deadSender(t *testing.T, addr string, requests ...string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range requests {
+		if _, err := io.WriteString(c, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+}
+
+func rawPost(path, body string, length int) string {
+	return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: sink\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, length, body)
+}
+
+// TestDrainHearsTheLastWords: Drain returns only once the sink has taken
+// what a process sent before it died, so its end is recorded after its
+// last effect; a request the death cut short is dropped, not reported as
+// a protocol error (which would leave the run undecided).
+func TestDrainHearsTheLastWords(t *testing.T) {
+	var mu sync.Mutex
+	var evs []Event
+	slow := true
+	srv := NewServer(func(e Event) {
+		if slow { // the sink is busy: the request waits
+			slow = false
+			time.Sleep(50 * time.Millisecond)
+		}
+		mu.Lock()
+		evs = append(evs, e)
+		mu.Unlock()
+	}, nil, false)
+	srv.Admit("agent-1", 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := srv.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	body := `{"agent":"agent-1","incarnation":1,"state":"won","term":7}`
+	deadSender(t, ln.Addr().String(), rawPost(wire.PathLeader, body, len(body)))
+	deadSender(t, ln.Addr().String(), rawPost(wire.PathLeader, body[:10], len(body)))
+	if !srv.Drain(wire.Sender{Agent: "agent-1", Incarnation: 1}, 5*time.Second) {
+		t.Fatal("Drain gave up on a dead sender's connections")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(evs) != 1 || evs[0].Kind != Leader || evs[0].Token != 7 {
+		t.Fatalf("after Drain the sink recorded %+v; want the one whole request, a leader report with term 7", evs)
+	}
 }
