@@ -70,7 +70,7 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 		return "", err
 	}
 	// The reference agent as a process carries the bug too.
-	build := exec.CommandContext(ctx, "go", "build", "-o", MutantAgent(bin), "./cmd/syncagent")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", MutantAgent(bin), "./cmd/syncagent")
 	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build mutant %s's syncagent: %v\n%s", m.Name, err, out)
@@ -90,7 +90,10 @@ func (m Mutant) BuildHarness(ctx context.Context, root, dir string) (string, err
 		return "", fmt.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
 	}
 	bin := filepath.Join(dir, "syncsim")
-	build := exec.CommandContext(ctx, "go", "build", "-ldflags", linkerVars(m.Name, dir), "-o", bin, "./cmd/syncsim")
+	// -trimpath: the copy's directory is new each time; without it, every
+	// package of the module would compile afresh rather than come from the
+	// build cache.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", linkerVars(m.Name, dir), "-o", bin, "./cmd/syncsim")
 	// The copy is its own module: a go.work in the environment (make test's,
 	// for the simulated clock) would not list it.
 	build.Dir, build.Env = dir, append(os.Environ(), "GOWORK=off")

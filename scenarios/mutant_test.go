@@ -157,7 +157,11 @@ func runBuilt(t *testing.T, bin, dir, scenario string) (Line, int) {
 	out, err := cmd.Output()
 	run, perr := ParseLine(bytes.TrimSpace(out))
 	if perr != nil || run.Status == Errored {
-		t.Fatalf("%s: %v %s; output %q (%v)", scenario, perr, run.Error, out, err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s: %v %s; output %q (%v), stderr %q", scenario, perr, run.Error, out, err, stderr)
 	}
 	return run, cmd.ProcessState.ExitCode()
 }

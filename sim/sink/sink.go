@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	wire "github.com/syncsim/syncsim/agent/sink"
@@ -151,12 +152,13 @@ func (s *Server) connState(c net.Conn, state http.ConnState) {
 	}
 }
 
-// Drain waits, at most limit, until the sink has heard everything from's
-// process sent before it ended: until every connection open now that is
-// from's, or has not yet carried a request, has closed. A process's
-// requests can reach the sink after it died (they wait in the socket),
-// so its end is recorded once drained, and an effect that arrives later
-// was sent by something that outlived it. It reports whether it drained.
+// Drain waits, at most limit, until the sink has heard everything the
+// process from, which has ended, sent before it ended: until every
+// connection open now that is from's, or that has not yet carried a
+// request and is not quiet, has closed. A process's requests can reach
+// the sink after it died (they wait in the socket), so its end is
+// recorded once drained, and an effect that arrives later was sent by
+// something that outlived it. It reports whether it drained.
 func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	if !s.acceptedAll(deadline) {
@@ -176,7 +178,18 @@ func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
 			who, open := s.conns[c]
 			return !open || (who != nil && *who != from)
 		})
+		var unheard []net.Conn // not yet carried a request
+		for _, c := range waiting {
+			if s.conns[c] == nil {
+				unheard = append(unheard, c)
+			}
+		}
 		s.mu.Unlock()
+		for _, c := range unheard {
+			if quiet(c) {
+				waiting = slices.DeleteFunc(waiting, func(w net.Conn) bool { return w == c })
+			}
+		}
 		if len(waiting) == 0 {
 			return true
 		}
@@ -185,6 +198,30 @@ func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// quiet reports whether c's peer is alive and has sent nothing unread:
+// the connection a live client's pool holds unused. A dead process's
+// connection is never quiet: the kernel closed it when the process
+// died, and its end of file waits behind whatever it sent.
+func quiet(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	idle := false
+	// Control, not Read: the server's goroutine may be blocked reading
+	// this connection, and Read would wait for it.
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		idle = errors.Is(err, syscall.EAGAIN)
+	})
+	return idle
 }
 
 // Admit lets agent's process incarnation report: the harness calls it

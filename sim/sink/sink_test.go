@@ -229,8 +229,9 @@ func rawPost(path, body string, length int) string {
 
 // TestDrainHearsTheLastWords: Drain returns only once the sink has taken
 // what a process sent before it died, so its end is recorded after its
-// last effect; a request the death cut short is dropped, not reported as
-// a protocol error (which would leave the run undecided).
+// last effect, and it does not wait on a live client's idle connection;
+// a request the death cut short is dropped, not reported as a protocol
+// error (which would leave the run undecided).
 func TestDrainHearsTheLastWords(t *testing.T) {
 	var mu sync.Mutex
 	var evs []Event
@@ -252,6 +253,12 @@ func TestDrainHearsTheLastWords(t *testing.T) {
 	hs := srv.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 
+	// A live client's unused connection: quiet, it must not hold Drain up.
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
 	body := `{"agent":"agent-1","incarnation":1,"state":"won","term":7}`
 	deadSender(t, ln.Addr().String(), rawPost(wire.PathLeader, body, len(body)))
 	deadSender(t, ln.Addr().String(), rawPost(wire.PathLeader, body[:10], len(body)))
