@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +13,12 @@ import (
 )
 
 // The real-clock tests run built binaries: syncsim with a planted bug, and
-// agents as processes. Each is built once, into buildDir. On a run of the
-// whole package TestMain starts every build at once, two compiling at a
-// time, so that they compile while the simulated runs go on; otherwise a
-// test builds what it needs when it needs it.
+// agents as processes. Each is built once per run, into buildDir, which
+// stays between runs: with the same sources at the same paths, the go
+// command finds each binary up to date and does not even link it again.
+// On a run of the whole package TestMain starts every build at once, two
+// at a time, so that they build while the simulated runs go on; otherwise
+// a test builds what it needs when it needs it.
 var (
 	buildDir   string
 	buildSlots = make(chan struct{}, 2)
@@ -24,19 +28,32 @@ var (
 	prebuilt = append([]string{"session-done"}, quickKillNames()...)
 )
 
-// startBuilds makes buildDir and, when eager, starts every build; stop
-// removes the directory.
-func startBuilds(eager bool) (stop func(), err error) {
-	if buildDir, err = os.MkdirTemp("", "syncsim-test-builds-"); err != nil {
-		return nil, err
-	}
+// startBuilds sets buildDir and, when eager, starts every build.
+func startBuilds(eager bool) {
+	buildDir = filepath.Join(repoRoot, ".bin", "test-builds")
 	if eager {
 		go commandAgents()
 		for _, name := range prebuilt {
 			go mutantBinary(name)
 		}
 	}
-	return func() { os.RemoveAll(buildDir) }, nil
+}
+
+// freshCopy empties dir but for the binary bin, so that a copy of the
+// module made there has no file the module has since lost.
+func freshCopy(dir, bin string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	for _, e := range entries {
+		if e.Name() != bin {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return err
 }
 
 // mutantBinary is the path of syncsim built with the named mutant.
@@ -51,7 +68,11 @@ func mutantBinary(name string) (string, error) {
 			}
 			buildSlots <- struct{}{}
 			defer func() { <-buildSlots }()
-			return Mutants()[i].BuildHarness(context.Background(), repoRoot, filepath.Join(buildDir, "mutant-"+name))
+			dir := filepath.Join(buildDir, "mutant-"+name)
+			if err := freshCopy(dir, "syncsim"); err != nil {
+				return "", err
+			}
+			return Mutants()[i].BuildHarness(context.Background(), repoRoot, dir)
 		})
 		mutantBins[name] = build
 	}

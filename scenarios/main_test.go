@@ -36,16 +36,10 @@ func TestMain(m *testing.M) {
 	}
 	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
 	whole := flag.Lookup("test.run").Value.String() == "" && !fuzzing
-	stop, err := startBuilds(whole && !testing.Short())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	startBuilds(whole && !testing.Short())
 	// A -fuzz run starts no cluster, and the fuzzer keeps its inputs in
 	// testdata/fuzz, relative to the working directory Init would leave.
-	code := sim.RunTests(m, !fuzzing)
-	stop()
-	os.Exit(code)
+	os.Exit(sim.RunTests(m, !fuzzing))
 }
 
 func mustAbs(path string) string {
