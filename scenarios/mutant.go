@@ -81,13 +81,8 @@ func (m Mutant) Build(ctx context.Context, root, dir string) (string, error) {
 // BuildHarness is Build without syncagent: enough to run the mutant
 // in-process.
 func (m Mutant) BuildHarness(ctx context.Context, root, dir string) (string, error) {
-	if err := copyModule(root, dir); err != nil {
-		return "", fmt.Errorf("copy the module: %w", err)
-	}
-	apply := exec.CommandContext(ctx, "git", "apply", "-")
-	apply.Dir, apply.Stdin = dir, bytes.NewReader(m.Patch)
-	if out, err := apply.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
+	if err := m.patchCopy(ctx, root, dir); err != nil {
+		return "", err
 	}
 	bin := filepath.Join(dir, "syncsim")
 	// -trimpath: the copy's directory is new each time; without it, every
@@ -101,6 +96,47 @@ func (m Mutant) BuildHarness(ctx context.Context, root, dir string) (string, err
 		return "", fmt.Errorf("build mutant %s: %v\n%s", m.Name, err, out)
 	}
 	return bin, nil
+}
+
+// patchCopy copies the module at root into dir and applies the patch.
+func (m Mutant) patchCopy(ctx context.Context, root, dir string) error {
+	if err := copyModule(root, dir); err != nil {
+		return fmt.Errorf("copy the module: %w", err)
+	}
+	apply := exec.CommandContext(ctx, "git", "apply", "-")
+	// In an ignored directory of another git work tree (make test's copies
+	// under .bin, or a TMPDIR there), git apply silently skips every path:
+	// the ceiling keeps git from finding that tree.
+	apply.Dir, apply.Stdin = dir, bytes.NewReader(m.Patch)
+	apply.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+filepath.Dir(dir))
+	if out, err := apply.CombinedOutput(); err != nil {
+		return fmt.Errorf("mutant %s no longer applies to agent/: %v\n%s", m.Name, err, out)
+	}
+	return m.changed(root, dir)
+}
+
+// changed checks that the patch changed every file it names in the copy
+// at dir: a mutant built from unchanged sources would be the reference
+// agent under a mutant's name, and "survived" would be a lie.
+func (m Mutant) changed(root, dir string) error {
+	for line := range strings.Lines(string(m.Patch)) {
+		path, ok := strings.CutPrefix(strings.TrimSpace(line), "+++ b/")
+		if !ok {
+			continue
+		}
+		before, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil {
+			return err
+		}
+		after, err := os.ReadFile(filepath.Join(dir, path))
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(before, after) {
+			return fmt.Errorf("mutant %s: the patch applied but left %s unchanged", m.Name, path)
+		}
+	}
+	return nil
 }
 
 // MutantAgent is where Build put the patched syncagent, beside the

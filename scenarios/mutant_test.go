@@ -35,6 +35,27 @@ func TestMutantsApply(t *testing.T) {
 	}
 }
 
+// TestMutantPatchedInsideAWorkTree: a mutant's copy in an ignored directory
+// of another git work tree (as make test's, under .bin) is patched all the same, and a
+// patch that changes nothing is an error, not a mutant that "survives".
+func TestMutantPatchedInsideAWorkTree(t *testing.T) {
+	tree := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", tree).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	// Inside an ignored directory git apply skips every path, silently.
+	if err := os.WriteFile(filepath.Join(tree, ".gitignore"), []byte(".bin/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := mutantNamed(t, "trust-campaign") // a git diff: git apply reads its paths from the work tree's top
+	if err := m.patchCopy(context.Background(), repoRoot, filepath.Join(tree, ".bin", "mutant")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.changed(repoRoot, repoRoot); err == nil || !strings.Contains(err.Error(), "unchanged") {
+		t.Fatalf("an unpatched copy: %v; want an error saying the patch left a file unchanged", err)
+	}
+}
+
 // TestSessionDoneAgentIsCaught proves the P1 check bites: an agent that stops
 // its workers only when Session.Done() fires keeps working after its lease
 // expired, while another agent has taken over. The overlap depends on where
