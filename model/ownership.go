@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -280,11 +281,11 @@ func Faults(h History) []FaultWindow {
 	for _, e := range h.Events {
 		switch e.Kind {
 		case FaultStart:
-			what := e.Fault + " " + e.Target
+			what := strings.TrimSpace(e.Fault + " " + e.Target) // a join names no target
 			open[what] = len(windows)
 			windows = append(windows, FaultWindow{What: what, Detail: e.Detail, Start: e.Time, End: Never})
 		case FaultEnd:
-			what := e.Fault + " " + e.Target
+			what := strings.TrimSpace(e.Fault + " " + e.Target)
 			if i, ok := open[what]; ok {
 				windows[i].End = e.Time
 				delete(open, what)
@@ -302,7 +303,7 @@ func faultsDuring(windows []FaultWindow, from, to int64) []string {
 	for _, w := range windows {
 		if w.Start <= to && w.End >= from {
 			s := fmt.Sprintf("%s at %s", w.What, seconds(w.Start))
-			if w.End != w.Start {
+			if seconds(w.End) != seconds(w.Start) { // an instant step (join, add-sync) ends within a millisecond
 				s = fmt.Sprintf("%s from %s to %s", w.What, seconds(w.Start), seconds(w.End))
 			}
 			out = append(out, s)

@@ -136,3 +136,19 @@ func TestIncompleteRunIsUndecided(t *testing.T) {
 func sortEvents(evs []Event) {
 	slices.SortStableFunc(evs, func(a, b Event) int { return cmp.Compare(a.Time, b.Time) })
 }
+
+// TestFaultsDuringNamesEachPlainly: an instant step reads "at", a step with
+// no target has no stray space, a window reads "from … to".
+func TestFaultsDuringNamesEachPlainly(t *testing.T) {
+	ms := int64(time.Millisecond)
+	h := History{Events: []Event{
+		{Time: 366 * ms, Kind: FaultStart, Fault: "join"},
+		{Time: 366*ms + 40_000, Kind: FaultEnd, Fault: "join"},
+		{Time: 1124 * ms, Kind: FaultStart, Fault: "stall", Target: "agent-2"},
+		{Time: 1363 * ms, Kind: FaultEnd, Fault: "stall", Target: "agent-2"},
+	}}
+	got := strings.Join(faultsDuring(Faults(h), 0, 2000*ms), "; ")
+	if want := "join at 0.366 s; stall agent-2 from 1.124 s to 1.363 s"; got != want {
+		t.Fatalf("faults read %q, want %q", got, want)
+	}
+}
