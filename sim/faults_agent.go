@@ -65,8 +65,9 @@ var agentFaults = []Failpoint{
 		inject: onProcess(process.stop)},
 	&fault{name: Pause, target: AgentTarget, weight: 1, out: true,
 		doc: "freeze its network and its workers after the step in flight (whose commit is held in the frozen network " +
-			"and arrives late); the agent's own timers keep running, so it may fence itself meanwhile. Drawn timelines " +
-			"with a pause expect only P2 and P3: a frozen worker neither stops nor steps aside",
+			"and arrives late); the agent's own timers keep running, so it may fence itself meanwhile, and a worker it " +
+			"stops then stops, making no effect. Drawn timelines with a pause expect only P2 and P3: a frozen worker " +
+			"the agent does not stop resumes when the pause ends",
 		heal:   "resume where they were",
 		inject: injectPause},
 	&fault{name: Stall, target: AgentTarget, weight: 1, out: true, params: []string{"on"},

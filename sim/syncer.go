@@ -55,7 +55,11 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.frozen.wait() // even noticing the stop is a step
+			// Told to stop, even while paused: the agent's timers run on
+			// through a pause, and one that fenced itself must see its
+			// worker stop, or it gives up on the worker and exits, a state
+			// no frozen process can reach. A frozen worker makes no effect
+			// meanwhile; the commit it had sent stays held in the network.
 			if !s.dead.Load() {
 				time.Sleep(s.windDown) // finishing the step in flight, with no effect
 			}
@@ -69,7 +73,7 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 		// its machine freezes. It arrives when the pause ends, late.
 		frozen := s.frozen.isClosed()
 		if ctx.Err() != nil || s.dead.Load() {
-			s.frozen.wait()
+			s.frozen.waitCtx(ctx)
 			continue
 		}
 		next := model.Checkpoint{N: n + 1, Token: w.Token}.String()
@@ -85,7 +89,7 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 			n++
 		}
 		if frozen {
-			s.frozen.wait()
+			s.frozen.waitCtx(ctx)
 		}
 	}
 }

@@ -329,11 +329,15 @@ func (g *gate) isClosed() bool {
 }
 
 // wait returns once the gate is open.
-func (g *gate) wait() {
+// waitCtx waits while the gate is closed, or until ctx ends.
+func (g *gate) waitCtx(ctx context.Context) {
 	g.mu.Lock()
 	ch := g.closed
 	g.mu.Unlock()
 	if ch != nil {
-		<-ch
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
 	}
 }
