@@ -124,21 +124,28 @@ func (s *Server) acceptedAll(deadline time.Time) bool {
 		return false
 	}
 	defer probe.Close()
-	for {
+	return poll(deadline, func() bool {
 		s.mu.Lock()
-		seen := false
+		defer s.mu.Unlock()
 		for c := range s.conns {
-			seen = seen || c.RemoteAddr().String() == probe.LocalAddr().String()
+			if c.RemoteAddr().String() == probe.LocalAddr().String() {
+				return true
+			}
 		}
-		s.mu.Unlock()
-		if seen {
-			return true
-		}
+		return false
+	})
+}
+
+// poll reports whether done came true before deadline, asking every
+// millisecond.
+func poll(deadline time.Time, done func() bool) bool {
+	for !done() {
 		if time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
+	return true
 }
 
 func (s *Server) connState(c net.Conn, state http.ConnState) {
@@ -172,7 +179,7 @@ func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
 		}
 	}
 	s.mu.Unlock()
-	for {
+	return poll(deadline, func() bool {
 		s.mu.Lock()
 		waiting = slices.DeleteFunc(waiting, func(c net.Conn) bool {
 			who, open := s.conns[c]
@@ -185,19 +192,14 @@ func (s *Server) Drain(from wire.Sender, limit time.Duration) bool {
 			}
 		}
 		s.mu.Unlock()
+		// Peeked outside the lock: a peek must never hold up the server.
 		for _, c := range unheard {
 			if quiet(c) {
 				waiting = slices.DeleteFunc(waiting, func(w net.Conn) bool { return w == c })
 			}
 		}
-		if len(waiting) == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return len(waiting) == 0
+	})
 }
 
 // quiet reports whether c's peer is alive and has sent nothing unread:
