@@ -63,7 +63,7 @@ func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", errors.New("building a mutant needs the syncsim source and the go command: run syncsim from inside its module")
+		return "", errors.New("this builds from the syncsim source (a mutant, or the simulated clock's binary), with the go command: run syncsim from inside its module")
 	}
 	data, err := os.ReadFile(gomod)
 	if err != nil || !strings.Contains(string(data), "module github.com/syncsim/syncsim\n") {
