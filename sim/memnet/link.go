@@ -108,7 +108,8 @@ func (l *Link) Delay(latency, jitter time.Duration) {
 }
 
 // Skew gives the path to each member a latency of its own, drawn from the
-// link's seed to the nanosecond, below most, and added to any delay. On
+// link's seed to the nanosecond, below most (none if most is not
+// positive), and added to any delay. On
 // the simulated clock, traffic over paths of equal latency arrives at one
 // instant, where the real scheduler orders it; over paths of unequal
 // latency the order is the seed's.
@@ -116,7 +117,10 @@ func (l *Link) Skew(most time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.skew {
-		l.skew[i] = time.Duration(l.rng.Int64N(int64(most)))
+		l.skew[i] = 0
+		if most > 0 {
+			l.skew[i] = time.Duration(l.rng.Int64N(int64(most)))
+		}
 	}
 }
 

@@ -532,3 +532,16 @@ func healthOverLink(t *testing.T) (*Link, func(d time.Duration) error) {
 		return err
 	}
 }
+
+// TestSkewOfNothing: a bound that is not positive gives no skew (a random
+// draw below zero would panic).
+func TestSkewOfNothing(t *testing.T) {
+	l := New().Link(1, "m0:1", "m1:1")
+	l.Skew(100 * time.Microsecond)
+	l.Skew(0)
+	for i, d := range l.skew {
+		if d != 0 {
+			t.Fatalf("member %d keeps a skew of %v after Skew(0)", i, d)
+		}
+	}
+}
