@@ -24,8 +24,6 @@ var (
 	buildSlots = make(chan struct{}, 2)
 	buildsMu   sync.Mutex
 	mutantBins = map[string]func() (string, error){}
-	// prebuilt are the mutants the real-clock tests run.
-	prebuilt = append([]string{"session-done"}, quickKillNames()...)
 )
 
 // startBuilds sets buildDir and, when eager, starts every build.
@@ -33,8 +31,9 @@ func startBuilds(eager bool) {
 	buildDir = filepath.Join(repoRoot, ".bin", "test-builds")
 	if eager {
 		go commandAgents()
-		for _, name := range prebuilt {
-			go mutantBinary(name)
+		go mutantBinary("session-done")
+		for _, k := range quickKills {
+			go mutantBinary(k.mutant)
 		}
 	}
 }
@@ -43,8 +42,11 @@ func startBuilds(eager bool) {
 // module made there has no file the module has since lost.
 func freshCopy(dir, bin string) error {
 	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return err
 	}
 	for _, e := range entries {
 		if e.Name() != bin {
@@ -53,7 +55,7 @@ func freshCopy(dir, bin string) error {
 			}
 		}
 	}
-	return err
+	return nil
 }
 
 // mutantBinary is the path of syncsim built with the named mutant.

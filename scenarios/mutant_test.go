@@ -133,14 +133,6 @@ var quickKills = []struct {
 	{"leader-without-term-guard", "leader-stalled-mid-rebalance", model.FencedEffects},
 }
 
-func quickKillNames() []string {
-	var names []string
-	for _, k := range quickKills {
-		names = append(names, k.mutant)
-	}
-	return names
-}
-
 // TestQuickKills keeps proving in CI that the checks bite: besides the
 // Session.Done() agent above, the three quickest kills, each by one short
 // catalogue scenario that kills it every time (tried up to three times

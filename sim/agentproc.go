@@ -148,7 +148,7 @@ func (w *world) startCommand(p *proc) error {
 	go func() {
 		<-ps.exited()
 		if !w.sink.server.Drain(wire.Sender{Agent: p.id, Incarnation: incarnation}, drainLimit) {
-			p.log.Write([]byte(fmt.Sprintf("syncsim: the sink still had connections open %v after this process ended\n", drainLimit)))
+			fmt.Fprintf(p.log, "syncsim: the sink still had connections open %v after this process ended\n", drainLimit)
 		}
 		if !p.stopping.Load() {
 			w.rec.record(model.Event{Kind: model.AgentExit, Agent: p.id, Detail: "the process exited: " + ps.exit()})
