@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,9 @@ func TestDeterminism(t *testing.T) {
 				t.Fatal(err)
 			}
 			logs[i] = etcdLogOf(res.History)
+			if dir := os.Getenv("SYNCSIM_DETERMINISM_DUMP"); dir != "" {
+				dumpHistory(t, filepath.Join(dir, fmt.Sprintf("seed%02d-run%d.txt", seed, i+1)), res.History)
+			}
 			length = time.Duration(res.History.Events[len(res.History.Events)-1].Time)
 		}
 		n, at, same := divergence(logs[0], logs[1])
@@ -56,6 +60,19 @@ func TestDeterminism(t *testing.T) {
 		t.Logf("seed %2d: same for %d of %d revisions, until %.2fs of %.1fs; then %s / %s", seed, n, max(len(logs[0]), len(logs[1])), at.Seconds(), length.Seconds(), describe(logs[0], n), describe(logs[1], n))
 	}
 	t.Logf("%d of %d seeds ran identically", identical, seeds)
+}
+
+// dumpHistory writes h one event a line, with times to the nanosecond,
+// for a diff of two runs to find the first event that differs (which
+// often comes before the first revision that does).
+func dumpHistory(t *testing.T, path string, h model.History) {
+	var b strings.Builder
+	for _, e := range h.Events {
+		fmt.Fprintf(&b, "%d %s agent=%s sync=%s worker=%d token=%d key=%s rev=%d value=%q outcome=%s detail=%q\n", e.Time, e.Kind, e.Agent, e.Sync, e.Worker, e.Token, e.Key, e.Rev, e.Value, e.Outcome, e.Detail)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // etcdEntry is one revision of etcd's log, and when the harness saw it.

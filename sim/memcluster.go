@@ -88,8 +88,30 @@ func (c *Cluster) launchInMemory(members int) {
 	for _, m := range c.c.Members {
 		m.InitialPeerURLsMap = urls
 	}
-	c.c.Launch(c.t) // on failure it terminates the members itself
+	// The framework launches members together, each in a goroutine, and
+	// they race through their start in real time (files, raft's draw of
+	// each member's election timeout): launched one by one, memberSpacing
+	// apart, they draw in member order and their tickers never fire at one
+	// instant, so the seed decides the first election.
+	for i, m := range c.c.Members {
+		if i > 0 {
+			time.Sleep(memberSpacing)
+		}
+		if err := m.Launch(); err != nil {
+			c.c.Terminate(c.t)
+			c.t.Fatalf("launch member %s: %v", m.Name, err)
+		}
+	}
+	c.c.WaitMembersMatch(c.t, c.c.ProtoMembers())
+	for _, m := range c.c.Members {
+		for m.Server.ClusterVersion() == nil {
+			time.Sleep(time.Duration(m.TickMs) * time.Millisecond)
+		}
+	}
 }
+
+// memberSpacing separates the members' launches in simulated time.
+const memberSpacing = 3 * time.Millisecond
 
 // listenInMemory gives m in-memory listeners at its URLs.
 func (c *Cluster) listenInMemory(m *integration.Member) error {
