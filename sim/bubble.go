@@ -109,7 +109,7 @@ func runSimulated(setup Setup, steps []Step, opts Options) (*Result, error) {
 	var err error
 	synctest.Test(t, func(t *testing.T) {
 		cryptotest.SetGlobalRandom(t, uint64(setup.Seed))
-		defer seedGRPC(setup.Seed)()
+		defer orderGRPC()()
 		res, err = run(context.Background(), setup, steps, opts, startMemCluster)
 	})
 	if res != nil {

@@ -1,21 +1,31 @@
 package sim
 
 import (
-	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	_ "unsafe" // for go:linkname
 
-	_ "google.golang.org/grpc/balancer/endpointsharding" // defines randIntN
-	_ "google.golang.org/grpc/balancer/pickfirst"        // its internal package defines RandShuffle
+	"google.golang.org/grpc/balancer"
+	"google.golang.org/grpc/balancer/endpointsharding"
+	_ "google.golang.org/grpc/balancer/pickfirst" // its internal package defines RandShuffle
+	"google.golang.org/grpc/balancer/roundrobin"
+	"google.golang.org/grpc/resolver"
 )
 
-// grpc picks where a client connects with math/rand/v2's global functions,
-// which no seed reaches: endpointsharding starts its round robin at a
-// random endpoint, and pick-first shuffles addresses. Which member an
-// agent's client talks to decides which of two concurrent requests the
-// raft leader sees first, so on the simulated clock these draws come from
-// the scenario's seed instead. Their variables are package-level (grpc
-// swaps them in its own tests), so linkname reaches them.
+// In a simulated run grpc chooses nothing by chance, so that which member
+// a client's request goes to, and so which of two concurrent requests the
+// raft leader sees first, follows from the seed. Released grpc chooses by
+// chance twice. Its round robin (clientv3's policy) starts at a random
+// endpoint, from math/rand/v2's global source, which no seed reaches; and
+// it lists its ready endpoints by ranging over a map, whose order Go
+// randomizes on every range. In a bubble the draws are constant (their
+// variables are package-level, swapped by grpc's own tests, so linkname
+// reaches them) and round_robin is replaced by ordered: the same round
+// robin over the endpoints in the order the client listed them, starting
+// at the first. The diversity the draws gave comes from the seed instead:
+// each agent's link lists the members in an order drawn from its seed
+// (memnet.Network.Link).
 var (
 	//go:linkname grpcRandIntN google.golang.org/grpc/balancer/endpointsharding.randIntN
 	grpcRandIntN func(int) int
@@ -25,14 +35,112 @@ var (
 	grpcRandFloat64 func() float64
 )
 
-// seedGRPC makes grpc's balancers draw from seed until the returned
+// ordering is set while a bubble runs: clients built meanwhile get the
+// ordered round robin.
+var ordering atomic.Bool
+
+func init() {
+	balancer.Register(ordered{balancer.Get(roundrobin.Name)})
+}
+
+// orderGRPC takes chance out of grpc's balancers until the returned
 // function restores them.
-func seedGRPC(seed int64) (restore func()) {
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x67727063))
+func orderGRPC() (restore func()) {
 	intN, shuffle, float := grpcRandIntN, grpcRandShuffle, grpcRandFloat64
-	grpcRandIntN = func(n int) int { mu.Lock(); defer mu.Unlock(); return rng.IntN(n) }
-	grpcRandShuffle = func(n int, swap func(int, int)) { mu.Lock(); defer mu.Unlock(); rng.Shuffle(n, swap) }
-	grpcRandFloat64 = func() float64 { mu.Lock(); defer mu.Unlock(); return rng.Float64() }
-	return func() { grpcRandIntN, grpcRandShuffle, grpcRandFloat64 = intN, shuffle, float }
+	grpcRandIntN = func(int) int { return 0 }
+	grpcRandShuffle = func(int, func(int, int)) {}
+	grpcRandFloat64 = func() float64 { return 0.5 }
+	ordering.Store(true)
+	return func() {
+		ordering.Store(false)
+		grpcRandIntN, grpcRandShuffle, grpcRandFloat64 = intN, shuffle, float
+	}
+}
+
+// ordered is grpc's round_robin, registered under its name, with its
+// picker rebuilt in the client's endpoint order while ordering is set.
+type ordered struct{ balancer.Builder }
+
+func (b ordered) Build(cc balancer.ClientConn, opts balancer.BuildOptions) balancer.Balancer {
+	if !ordering.Load() {
+		return b.Builder.Build(cc, opts)
+	}
+	occ := &orderedConn{ClientConn: cc}
+	return &orderedBalancer{Balancer: b.Builder.Build(occ, opts), cc: occ}
+}
+
+type orderedBalancer struct {
+	balancer.Balancer
+	cc *orderedConn
+}
+
+func (b *orderedBalancer) UpdateClientConnState(s balancer.ClientConnState) error {
+	b.cc.setOrder(s.ResolverState.Endpoints)
+	return b.Balancer.UpdateClientConnState(s)
+}
+
+// orderedConn passes the balancer's state on with a picker that takes its
+// children in the client's endpoint order.
+type orderedConn struct {
+	balancer.ClientConn
+	mu    sync.Mutex
+	order map[string]int // each address's endpoint's place in the client's list
+}
+
+func (c *orderedConn) setOrder(eps []resolver.Endpoint) {
+	order := map[string]int{}
+	for i, ep := range eps {
+		for _, a := range ep.Addresses {
+			order[a.Addr] = i
+		}
+	}
+	c.mu.Lock()
+	c.order = order
+	c.mu.Unlock()
+}
+
+func (c *orderedConn) place(ep resolver.Endpoint) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ep.Addresses) == 0 {
+		return len(c.order)
+	}
+	if i, ok := c.order[ep.Addresses[0].Addr]; ok {
+		return i
+	}
+	return len(c.order)
+}
+
+func (c *orderedConn) UpdateState(s balancer.State) {
+	children := endpointsharding.ChildStatesFromPicker(s.Picker)
+	var in []endpointsharding.ChildState
+	for _, ch := range children {
+		// The children round_robin's own picker rotates over: those in the
+		// state it aggregated to.
+		if ch.State.ConnectivityState == s.ConnectivityState && ch.State.Picker != nil {
+			in = append(in, ch)
+		}
+	}
+	if len(in) == 0 {
+		c.ClientConn.UpdateState(s)
+		return
+	}
+	slices.SortStableFunc(in, func(a, b endpointsharding.ChildState) int { return c.place(a.Endpoint) - c.place(b.Endpoint) })
+	p := &orderedPicker{}
+	for _, ch := range in {
+		p.pickers = append(p.pickers, ch.State.Picker)
+	}
+	s.Picker = p
+	c.ClientConn.UpdateState(s)
+}
+
+// orderedPicker picks from its pickers in turn, the first first.
+type orderedPicker struct {
+	pickers []balancer.Picker
+	next    atomic.Uint32
+}
+
+func (p *orderedPicker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
+	i := p.next.Add(1) - 1
+	return p.pickers[i%uint32(len(p.pickers))].Pick(info)
 }

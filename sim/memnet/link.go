@@ -65,11 +65,14 @@ func (n *Network) Link(seed int64, members ...string) *Link {
 		l.members = append(l.members, Host(m))
 		l.skew = append(l.skew, 0)
 	}
+	// The client is given the members in an order of its own, drawn from
+	// the seed: a client's balancer starts with the first it lists.
+	l.rng.Shuffle(len(l.eps), func(i, j int) { l.eps[i], l.eps[j] = l.eps[j], l.eps[i] })
 	return l
 }
 
 // Endpoints are the addresses a client dials through the link, one per
-// member.
+// member, in the link's own order (drawn from its seed).
 func (l *Link) Endpoints() []string { return slices.Clone(l.eps) }
 
 // Isolate drops everything between the client and the given members (all

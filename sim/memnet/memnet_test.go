@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -543,5 +544,25 @@ func TestSkewOfNothing(t *testing.T) {
 		if d != 0 {
 			t.Fatalf("member %d keeps a skew of %v after Skew(0)", i, d)
 		}
+	}
+}
+
+// TestEndpointsInTheSeedsOrder: a link lists every member, in an order
+// drawn from its seed: the same for the same seed, not the same for all.
+func TestEndpointsInTheSeedsOrder(t *testing.T) {
+	members := []string{"m0:2379", "m1:2379", "m2:2379", "m3:2379", "m4:2379"}
+	orders := map[string]bool{}
+	for seed := range int64(8) {
+		got := New().Link(seed, members...).Endpoints()
+		if again := New().Link(seed, members...).Endpoints(); !slices.Equal(got, again) {
+			t.Fatalf("seed %d listed %v, then %v", seed, got, again)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(got)), members) {
+			t.Fatalf("seed %d listed %v, want each of %v once", seed, got, members)
+		}
+		orders[strings.Join(got, " ")] = true
+	}
+	if len(orders) == 1 {
+		t.Errorf("eight seeds listed the members in one order: %v", orders)
 	}
 }
