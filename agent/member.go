@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -52,8 +53,8 @@ func (inc *incarnation) member() {
 		}
 		select {
 		case <-inc.ctx.Done():
-			for _, w := range m.workers {
-				w.halt()
+			for _, sync := range slices.Sorted(maps.Keys(m.workers)) {
+				m.workers[sync].halt()
 			}
 			for len(m.workers) > 0 {
 				delete(m.workers, <-m.exited)
@@ -120,9 +121,11 @@ func (m *memberState) reconcile() error {
 			w.halt()
 		}
 	}
-	for sync, w := range m.workers {
+	// In name order, as everything the agent sends: the releases that
+	// follow go out in an order its inputs decide, not the map's.
+	for _, sync := range slices.Sorted(maps.Keys(m.workers)) {
 		if !wanted[sync] {
-			w.halt()
+			m.workers[sync].halt()
 		}
 	}
 	for batch := range slices.Chunk(start, maxOpsPerTxn) {

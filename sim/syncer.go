@@ -19,7 +19,8 @@ type syncer struct {
 	rec   *recorder
 	agent string
 	every time.Duration
-	// windDown is how long it takes to return once its context ends.
+	// windDown is how long it takes to return once its context ends (and
+	// a phase of its own, below windDownSpread).
 	windDown time.Duration
 	// dead is set when the agent process crashed: it makes no effect after that.
 	dead *atomic.Bool
@@ -61,7 +62,10 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 			// no frozen process can reach. A frozen worker makes no effect
 			// meanwhile; the commit it had sent stays held in the network.
 			if !s.dead.Load() {
-				time.Sleep(s.windDown) // finishing the step in flight, with no effect
+				// Finishing the step in flight, with no effect. Workers told
+				// to stop together (a rebalance, a shutdown) finish apart,
+				// by a phase of their own, so their releases do not race.
+				time.Sleep(s.windDown + commitPhase(w.Sync, w.Token, windDownSpread))
 			}
 			return nil
 		case <-next.C:
@@ -94,8 +98,13 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 	}
 }
 
-// firstCommit bounds how long a worker takes to make its first commit.
-const firstCommit = 10 * time.Millisecond
+const (
+	// firstCommit bounds how long a worker takes to make its first commit.
+	firstCommit = 10 * time.Millisecond
+	// windDownSpread bounds how much longer than windDown a worker takes
+	// to return.
+	windDownSpread = time.Millisecond
+)
 
 // commitPhase is a worker's offset within every, the same for the same
 // sync and token in every run.
