@@ -101,8 +101,9 @@ soak: $(SYNCSIM)
 ## determinism: run SEEDS (20) drawn scenarios twice each on the simulated clock and say where
 ## each pair's etcd revision sequences first differ
 SEEDS ?= 20
+# On one P, as the simulated clock's binary runs (GOMAXPROCS set in the environment wins).
 determinism: simwork
-	SYNCSIM_DETERMINISM=$(SEEDS) $(SIMGO) test -tags simclock -count=1 -run TestDeterminism -v ./scenarios/
+	GOMAXPROCS=$${GOMAXPROCS:-1} SYNCSIM_DETERMINISM=$(SEEDS) $(SIMGO) test -tags simclock -count=1 -run TestDeterminism -v ./scenarios/
 
 .PHONY: $(SYNCSIM)
 $(SYNCSIM):

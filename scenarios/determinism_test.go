@@ -3,10 +3,12 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +23,9 @@ import (
 // revision: its key, value and kind) and logs where they first differ.
 // It runs when $SYNCSIM_DETERMINISM gives a number of seeds (make
 // determinism: 20); with $SYNCSIM_DETERMINISM_DEBUG set it also prints
-// the revisions around each parting, with when the harness saw them.
+// the revisions around each parting, with when the harness saw them, and
+// with $SYNCSIM_DETERMINISM_DUMP naming a directory it writes each run's
+// whole history there, an event a line, for a diff.
 func TestDeterminism(t *testing.T) {
 	seeds, _ := strconv.Atoi(os.Getenv("SYNCSIM_DETERMINISM"))
 	if seeds < 1 {
@@ -85,12 +89,20 @@ type etcdEntry struct {
 // appear: an id embeds the member that granted it, which the client's
 // balancer picks, so two runs that differ only there name leases alike.
 func etcdLogOf(h model.History) []etcdEntry {
+	var changes []model.Event
+	for _, e := range h.Events {
+		if e.Kind == model.EtcdPut || e.Kind == model.EtcdDelete {
+			changes = append(changes, e)
+		}
+	}
+	// A revision is one transaction: the order of its changes, one per
+	// key, is not part of the sequence.
+	slices.SortStableFunc(changes, func(a, b model.Event) int {
+		return cmp.Or(cmp.Compare(a.Rev, b.Rev), strings.Compare(a.Key, b.Key))
+	})
 	var log []etcdEntry
 	leases := map[string]string{}
-	for _, e := range h.Events {
-		if e.Kind != model.EtcdPut && e.Kind != model.EtcdDelete {
-			continue
-		}
+	for _, e := range changes {
 		what := fmt.Sprintf("%d %s %s %q", e.Rev, e.Kind, e.Key, e.Value)
 		if e.Lease != 0 {
 			id := fmt.Sprintf("%x", e.Lease)
