@@ -1,5 +1,7 @@
 //go:build simclock
 
+//go:debug randseednop=0
+
 package scenarios
 
 import (

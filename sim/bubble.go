@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mathrand "math/rand"
 	"os"
 	"runtime"
 	"strings"
@@ -109,6 +110,7 @@ func runSimulated(setup Setup, steps []Step, opts Options) (*Result, error) {
 	var err error
 	synctest.Test(t, func(t *testing.T) {
 		cryptotest.SetGlobalRandom(t, uint64(setup.Seed))
+		mathrand.Seed(setup.Seed) // a no-op unless GODEBUG=randseednop=0 (the simulated binary's //go:debug)
 		defer orderGRPC()()
 		res, err = run(context.Background(), setup, steps, opts, startMemCluster)
 	})
