@@ -61,7 +61,10 @@ func BuildSimClock(ctx context.Context, root, mutant, bin string) error {
 	// Built beside its destination and renamed: two syncsims at once must
 	// not run a half-written binary.
 	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-tags", "simclock",
+	// -trimpath: a mutant's copy, and the etcd it patches, are in a new
+	// directory each time; without it every package of both would compile
+	// afresh rather than come from the build cache.
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-trimpath", "-tags", "simclock",
 		"-ldflags", linkerVars(mutant, root), "-o", tmp, "./cmd/syncsim")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOWORK="+work)
