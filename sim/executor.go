@@ -134,10 +134,22 @@ func (x *executor) play(ctx context.Context, steps []Step) {
 		// late start shortens the fault, it never stretches it into the
 		// next one's window (which could take a quorum down).
 		h := scheduled{due: s.At.Std() + s.For.Std(), done: make(chan struct{})}
+		// Heals due at one instant run in step order: left to their
+		// timers, which the simulated clock fires in a random order at one
+		// instant, they would race, and a seed's run diverge from itself.
+		var first []scheduled
+		for _, o := range heals {
+			if o.due <= h.due {
+				first = append(first, o)
+			}
+		}
 		heals = append(heals, h)
 		go func() {
 			defer close(h.done)
 			sleepCtx(ctx, time.Until(t0.Add(h.due)))
+			for _, o := range first {
+				<-o.done
+			}
 			heal()
 		}()
 	}

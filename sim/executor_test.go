@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/syncsim/syncsim/model"
@@ -350,4 +351,24 @@ func neverBegan(x *executor) []string {
 		}
 	}
 	return out
+}
+
+// TestHealsAtOneInstantInStepOrder: faults that end at one instant heal in
+// step order, run after run, on the simulated clock, which fires timers
+// due at one instant in a random order.
+func TestHealsAtOneInstantInStepOrder(t *testing.T) {
+	for range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			x, c := fakeWorld(3, 3, 1)
+			x.play(context.Background(), []Step{
+				{At: 0, Fault: Isolate, Target: "agent-1", For: ms(300)},
+				{At: ms(100), Fault: Isolate, Target: "agent-2", For: ms(200)},
+				{At: ms(200), Fault: Isolate, Target: "agent-3", For: ms(100)},
+			})
+			equal(t, "calls", c.list(), []string{
+				"agent-1 isolate []", "agent-2 isolate []", "agent-3 isolate []",
+				"agent-1 reconnect", "agent-2 reconnect", "agent-3 reconnect",
+			})
+		})
+	}
 }
