@@ -1,6 +1,7 @@
 package memnet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -32,6 +33,7 @@ type Link struct {
 	open    chan struct{} // closed while not held
 	armed   *Armed
 	relays  map[*relay]bool
+	dialled int // connections made, to number them
 }
 
 // Armed is a hold waiting for a client's next write under a directory of
@@ -196,7 +198,8 @@ func (l *Link) Reset() {
 	}
 }
 
-// connections lists the link's connections.
+// connections lists the link's connections, oldest first: a map's order
+// would drop them in a different order every run.
 func (l *Link) connections() []*relay {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -204,6 +207,7 @@ func (l *Link) connections() []*relay {
 	for r := range l.relays {
 		rs = append(rs, r)
 	}
+	slices.SortFunc(rs, func(a, b *relay) int { return cmp.Compare(a.seq, b.seq) })
 	return rs
 }
 
@@ -237,6 +241,8 @@ func (l *Link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		client.Close()
 		return nil, ErrClosed
 	}
+	l.dialled++
+	r.seq = l.dialled
 	l.relays[r] = true
 	l.mu.Unlock()
 	up, down := &flow{wake: make(chan struct{}, 1)}, &flow{wake: make(chan struct{}, 1)}
@@ -270,6 +276,7 @@ func (c *clientConn) RemoteAddr() net.Addr { return c.remote }
 // own end is client), far the connection to the member.
 type relay struct {
 	link      *Link
+	seq       int // its place among the link's connections
 	member    int
 	client    net.Conn
 	near, far net.Conn
