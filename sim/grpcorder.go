@@ -134,7 +134,7 @@ func (c *orderedConn) UpdateState(s balancer.State) {
 	c.ClientConn.UpdateState(s)
 }
 
-// orderedPicker picks from its pickers in turn, the first first.
+// orderedPicker picks from its pickers in turn, starting with the first.
 type orderedPicker struct {
 	pickers []balancer.Picker
 	next    atomic.Uint32

@@ -51,7 +51,7 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 	// same instants, which on the simulated clock race in real time and
 	// make a seed's run diverge from itself; and a short-lived worker (a
 	// batch) still makes an effect.
-	next := time.NewTimer(commitPhase(w.Sync, w.Token, min(s.every, firstCommit)))
+	next := time.NewTimer(workerPhase(w.Sync, w.Token, min(s.every, firstCommit)))
 	defer next.Stop()
 	for {
 		select {
@@ -65,7 +65,7 @@ func (s *syncer) Run(ctx context.Context, w *agent.Work) error {
 				// Finishing the step in flight, with no effect. Workers told
 				// to stop together (a rebalance, a shutdown) finish apart,
 				// by a phase of their own, so their releases do not race.
-				time.Sleep(s.windDown + commitPhase(w.Sync, w.Token, windDownSpread))
+				time.Sleep(s.windDown + workerPhase(w.Sync, w.Token, windDownSpread))
 			}
 			return nil
 		case <-next.C:
@@ -106,10 +106,10 @@ const (
 	windDownSpread = time.Millisecond
 )
 
-// commitPhase is a worker's offset within every, the same for the same
+// workerPhase is a worker's offset below within, the same for the same
 // sync and token in every run.
-func commitPhase(sync string, token int64, every time.Duration) time.Duration {
+func workerPhase(sync string, token int64, within time.Duration) time.Duration {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d", sync, token)
-	return time.Duration(h.Sum64() % uint64(every))
+	return time.Duration(h.Sum64() % uint64(within))
 }
