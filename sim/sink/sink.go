@@ -258,6 +258,18 @@ var routes = map[string]route{
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	handle, known := routes[r.URL.Path]
+	var body []byte
+	var rerr error
+	if known && r.Method == http.MethodPost {
+		// Read before taking the lock: a sender that writes its body
+		// slowly must not hold up every other sender's reports.
+		body, rerr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if errors.Is(rerr, io.ErrUnexpectedEOF) {
+			// The body was cut short: its sender died or gave up
+			// mid-request, and a target does not act on half a request.
+			return
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var (
@@ -270,20 +282,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = &refusal{status: http.StatusNotFound, reply: wire.Reply{Error: fmt.Sprintf("no such path %q; the sink serves %s, %s, %s and %s", r.URL.Path, wire.PathStarted, wire.PathEffect, wire.PathStopped, wire.PathLeader)}}
 	case r.Method != http.MethodPost:
 		err = &refusal{status: http.StatusMethodNotAllowed, reply: wire.Reply{Error: fmt.Sprintf("%s %s: the sink takes POST only", r.Method, r.URL.Path)}}
+	case rerr != nil:
+		err = badRequest("the body could not be read: %v", rerr)
 	default:
-		body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		switch {
-		case errors.Is(rerr, io.ErrUnexpectedEOF):
-			// The body was cut short: its sender died or gave up
-			// mid-request, and a target does not act on half a request.
-			return
-		case rerr != nil:
-			err = badRequest("the body could not be read: %v", rerr)
-		default:
-			dec := json.NewDecoder(bytes.NewReader(body))
-			dec.DisallowUnknownFields()
-			ev, reply, err = handle(s, dec)
-		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		ev, reply, err = handle(s, dec)
 	}
 	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && s.conns[c] == nil && ev.Agent != "" {
 		s.conns[c] = &wire.Sender{Agent: ev.Agent, Incarnation: ev.Incarnation}
